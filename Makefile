@@ -1,0 +1,42 @@
+# The two commands of the README: `make run` serves the demo, `make test` runs every test.
+# Both install what a fresh Debian machine lacks first (run as root or with sudo available).
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+CARGO ?= cargo
+
+.PHONY: run test deps lint unit conformance bench
+
+run: deps
+	$(CARGO) run --release -- serve --auth none --host 127.0.0.1 --port 8000
+
+test: deps lint unit conformance
+
+# RocksDB's bindings need libclang and a C++ compiler; the exec tests and examples use
+# python3; the conformance script fetches Node 22 and the suite with npm.
+deps:
+	@command -v $(CARGO) >/dev/null || { echo "Rust (cargo >= 1.88) is required: install it with rustup" >&2; exit 1; }
+	@dpkg -s libclang-dev >/dev/null 2>&1 && command -v python3 >/dev/null && command -v g++ >/dev/null \
+		&& command -v npm >/dev/null || { \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libclang-dev python3 g++ \
+			$$(command -v npm >/dev/null || echo npm); }
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+unit:
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --no-fail-fast; \
+	else \
+		$(CARGO) test --no-fail-fast; \
+	fi
+
+# The official MCP conformance suite against the debug binary the tests built.
+conformance:
+	$(CARGO) build --tests   # same features as the test build: no second RocksDB compile
+	FLOWMCP_BIN=target/debug/flowmcp bash scripts/conformance.sh
+
+bench:
+	$(CARGO) build --release
+	$(CARGO) bench --bench mcp_load

@@ -1,0 +1,1110 @@
+//! Load benchmark: MCP `tools/call` over streamable HTTP, flowmcp against a bare rmcp ceiling.
+//!
+//! Two servers run as separate processes on this machine:
+//!
+//! * **ceiling** — this very binary re-executed with `--serve-ceiling`: a minimal rmcp
+//!   `StreamableHttpService` with one no-op tool, configured the way flowmcp configures its
+//!   `/mcp` endpoint (config defaults with `legacy_session_mode = true`, nested in an axum
+//!   `Router` at `/mcp`, `TCP_NODELAY` on accepted sockets);
+//! * **flowmcp** — `$FLOWMCP_BIN` (default: the release `flowmcp` next to this bench's build
+//!   directory) started as `serve --auth none --port 0 --data-dir <tempdir>`, serving the
+//!   embedded demo workflow. Two tools are called: the per-command tool `get_order_details`
+//!   and `perform_action` naming the same command.
+//!
+//! Both print `listening on http://ADDR` on stderr when ready; the bench reads that line (no
+//! sleeps). The load client opens N HTTP/1.1 connections (one hyper connection per task, so no
+//! pooling effects), performs the MCP handshake on each, then runs a closed loop of
+//! `tools/call` for a warm-up period followed by a measured period. Every reply is read in
+//! full and checked (HTTP 200, a JSON-RPC result for our id, `isError` not true); any failure
+//! aborts the bench with a non-zero exit.
+//!
+//! Two protocol eras are measured when the server supports them:
+//! * `session`   — protocol `2025-11-25`: `initialize`, `Mcp-Session-Id`,
+//!   `notifications/initialized`, then calls carrying the session id;
+//! * `stateless` — protocol `2026-07-28`: no handshake; every call carries
+//!   `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name` and the per-request `_meta`
+//!   (protocol version, client capabilities, client info) that rmcp 3.11 routes statelessly.
+//!
+//! Run with `cargo build --release && cargo bench --bench mcp_load` (see BENCHMARKS.md for
+//! options). Without `--bench` (e.g. `cargo test --benches`) it only runs a short smoke check
+//! against the ceiling, so test runs stay fast and need no release binary.
+
+use std::{
+    collections::VecDeque,
+    io::Read as _,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::{ExitCode, Stdio},
+    sync::{Arc, LazyLock, Mutex},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, anyhow, bail};
+use axum::serve::ListenerExt as _;
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper::{Request, StatusCode, client::conn::http1, header::HeaderValue};
+use hyper_util::rt::TokioIo;
+use rmcp::{
+    ErrorData, ServerHandler,
+    model::{
+        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ListToolsResult,
+        PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    },
+    service::{RequestContext, RoleServer},
+    transport::streamable_http_server::{
+        StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
+    },
+};
+use serde::Deserialize;
+use tokio::{
+    io::{AsyncBufReadExt as _, BufReader},
+    net::TcpStream,
+    process::{Child, ChildStdin, Command},
+    task::JoinHandle,
+};
+
+/// Name of this bench target; a positional filter given to `cargo bench` must match it.
+const BENCH_NAME: &str = "mcp_load";
+/// The line both servers print on stderr once they accept connections.
+const READY_MARKER: &str = "listening on http://";
+/// The ceiling's only tool.
+const NOOP_TOOL: &str = "noop";
+const SESSION_PROTOCOL: &str = "2025-11-25";
+const STATELESS_PROTOCOL: &str = "2026-07-28";
+/// Arguments sent to every tool, the ceiling's included, so request sizes match.
+const ORDER_ARGS: &str = r##"{"order_id":"#W2611340"}"##;
+const PERFORM_ACTION_ARGS: &str =
+    r##"{"command_name":"get_order_details","parameters":{"order_id":"#W2611340"}}"##;
+/// Bounds that keep a stuck server from hanging the bench.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// stderr lines of a server kept for the error message if it misbehaves.
+const LOG_TAIL_LINES: usize = 40;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--serve-ceiling") {
+        return match serve_ceiling() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("ceiling server: {err:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let opts = match Options::parse(&args) {
+        Ok(Some(opts)) => opts,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("{BENCH_NAME}: {err:#}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    // The default multi-thread runtime: one worker per core, like both servers use.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("build tokio runtime");
+    match runtime.block_on(run_bench(opts)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("{BENCH_NAME}: FAILED: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const USAGE: &str = "\
+usage: cargo bench --bench mcp_load -- [OPTIONS]
+  --ceiling-only        measure only the bare rmcp server (no flowmcp binary needed)
+  --warmup SECS         per run, not measured          [MCP_LOAD_WARMUP_SECS, default 2]
+  --duration SECS       per run, measured              [MCP_LOAD_DURATION_SECS, default 10]
+  --conns LIST          connection counts, e.g. 1,16   [MCP_LOAD_CONNS, default 1,16]
+  --modes LIST          session,stateless              [MCP_LOAD_MODES, default both]
+  --max-requests N      cap per connection and run     [MCP_LOAD_MAX_REQUESTS, default 2000000]
+  --smoke               short ceiling-only check (the default without --bench)
+env FLOWMCP_BIN         flowmcp binary (default: target/release/flowmcp)";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Protocol 2025-11-25 with an `Mcp-Session-Id`.
+    Session,
+    /// Protocol 2026-07-28, per-request metadata, no session.
+    Stateless,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Session => "session",
+            Mode::Stateless => "stateless",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Options {
+    warmup: Duration,
+    duration: Duration,
+    conns: Vec<usize>,
+    modes: Vec<Mode>,
+    max_requests: u64,
+    ceiling_only: bool,
+    smoke: bool,
+}
+
+impl Options {
+    /// Env vars give defaults, flags override them. `Ok(None)` means "nothing to do".
+    fn parse(args: &[String]) -> anyhow::Result<Option<Self>> {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let mut warmup = env("MCP_LOAD_WARMUP_SECS").map_or(Ok(2.0), |v| parse_secs(&v))?;
+        let mut duration = env("MCP_LOAD_DURATION_SECS").map_or(Ok(10.0), |v| parse_secs(&v))?;
+        let mut conns = env("MCP_LOAD_CONNS").map_or(Ok(vec![1, 16]), |v| parse_conns(&v))?;
+        let mut modes = env("MCP_LOAD_MODES")
+            .map_or(Ok(vec![Mode::Session, Mode::Stateless]), |v| {
+                parse_modes(&v)
+            })?;
+        let mut max_requests = env("MCP_LOAD_MAX_REQUESTS").map_or(Ok(2_000_000), |v| {
+            v.trim().parse::<u64>().context("MCP_LOAD_MAX_REQUESTS")
+        })?;
+        let mut ceiling_only = false;
+        let mut smoke = false;
+        let mut bench_flag = false;
+        let mut filters = Vec::new();
+
+        let mut it = args.iter();
+        while let Some(arg) = it.next() {
+            let mut value = |flag: &str| {
+                it.next()
+                    .cloned()
+                    .ok_or_else(|| anyhow!("{flag} needs a value"))
+            };
+            match arg.as_str() {
+                // cargo bench appends --bench; cargo test runs the binary without it.
+                "--bench" => bench_flag = true,
+                "--ceiling-only" => ceiling_only = true,
+                "--smoke" => smoke = true,
+                "--warmup" => warmup = parse_secs(&value("--warmup")?)?,
+                "--duration" => duration = parse_secs(&value("--duration")?)?,
+                "--conns" => conns = parse_conns(&value("--conns")?)?,
+                "--modes" => modes = parse_modes(&value("--modes")?)?,
+                "--max-requests" => {
+                    max_requests = value("--max-requests")?.parse().context("--max-requests")?
+                }
+                "-h" | "--help" => {
+                    println!("{USAGE}");
+                    return Ok(None);
+                }
+                flag if flag.starts_with('-') => bail!("unknown option {flag}"),
+                // A positional argument is cargo bench's name filter meant for all benches.
+                filter => filters.push(filter.to_owned()),
+            }
+        }
+        if !filters.is_empty() && !filters.iter().any(|f| BENCH_NAME.contains(f.as_str())) {
+            eprintln!("{BENCH_NAME}: filter {filters:?} does not match; skipped");
+            return Ok(None);
+        }
+        if duration <= 0.0 {
+            bail!("duration must be positive");
+        }
+        if !bench_flag {
+            // Under `cargo test --benches` only prove the harness works: short and self-contained.
+            smoke = true;
+        }
+        if smoke {
+            return Ok(Some(Self {
+                warmup: Duration::ZERO,
+                duration: Duration::from_millis(300),
+                conns: vec![1, 2],
+                modes,
+                max_requests,
+                ceiling_only: true,
+                smoke: true,
+            }));
+        }
+        Ok(Some(Self {
+            warmup: Duration::from_secs_f64(warmup),
+            duration: Duration::from_secs_f64(duration),
+            conns,
+            modes,
+            max_requests,
+            ceiling_only,
+            smoke,
+        }))
+    }
+}
+
+fn parse_secs(s: &str) -> anyhow::Result<f64> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .with_context(|| format!("bad seconds {s:?}"))?;
+    if !secs.is_finite() || !(0.0..=3600.0).contains(&secs) {
+        bail!("seconds out of range (0..=3600): {s}");
+    }
+    Ok(secs)
+}
+
+fn parse_conns(s: &str) -> anyhow::Result<Vec<usize>> {
+    let conns = s
+        .split(',')
+        .map(|c| {
+            c.trim()
+                .parse::<usize>()
+                .with_context(|| format!("bad count {c:?}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if conns.is_empty() || conns.iter().any(|&c| c == 0 || c > 1024) {
+        bail!("connection counts must be in 1..=1024: {s}");
+    }
+    Ok(conns)
+}
+
+fn parse_modes(s: &str) -> anyhow::Result<Vec<Mode>> {
+    s.split(',')
+        .map(|m| match m.trim() {
+            "session" => Ok(Mode::Session),
+            "stateless" => Ok(Mode::Stateless),
+            other => bail!("unknown mode {other:?} (session, stateless)"),
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ceiling server (child process).
+// ---------------------------------------------------------------------------------------------
+
+static NOOP: LazyLock<Tool> = LazyLock::new(|| {
+    // Accepts any object so it can take the same arguments as the flowmcp tools.
+    let schema = serde_json::json!({ "type": "object" });
+    let serde_json::Value::Object(schema) = schema else {
+        unreachable!("literal object")
+    };
+    Tool::new(
+        NOOP_TOOL,
+        "Does nothing; the ceiling for tools/call.",
+        schema,
+    )
+});
+
+/// One tool that returns at once: the cheapest `tools/call` an rmcp server can answer.
+#[derive(Clone)]
+struct NoopServer;
+
+impl ServerHandler for NoopServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(vec![NOOP.clone()]))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        (name == NOOP_TOOL).then(|| NOOP.clone())
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        if request.name != NOOP_TOOL {
+            return Err(ErrorData::invalid_params(
+                format!("unknown tool {}", request.name),
+                None,
+            ));
+        }
+        Ok(CallToolResult::success(vec![ContentBlock::text("ok")]).into())
+    }
+}
+
+fn serve_ceiling() -> anyhow::Result<()> {
+    // The parent holds our stdin open; EOF means it is gone, so exit rather than linger
+    // as an orphan holding a port (covers a parent that panics or is killed).
+    std::thread::spawn(|| {
+        let mut sink = Vec::new();
+        let _ = std::io::stdin().read_to_end(&mut sink);
+        std::process::exit(0);
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let config = StreamableHttpServerConfig::default().with_legacy_session_mode(true);
+        let service = StreamableHttpService::new(
+            || Ok(NoopServer),
+            Arc::new(LocalSessionManager::default()),
+            config,
+        );
+        let router = axum::Router::new().nest_service("/mcp", service);
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        // Without TCP_NODELAY, Nagle + delayed ACK stall the small SSE writes by ~40 ms.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        eprintln!("{READY_MARKER}{addr}");
+        axum::serve(listener, router).await?;
+        anyhow::Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server processes seen from the bench.
+// ---------------------------------------------------------------------------------------------
+
+struct ServerProc {
+    label: &'static str,
+    addr: SocketAddr,
+    child: Child,
+    /// Held open so the ceiling child notices when we are gone (see `serve_ceiling`).
+    stdin: Option<ChildStdin>,
+    tail: Arc<Mutex<VecDeque<String>>>,
+    /// Deleted on drop, after the child is dead.
+    _data_dir: Option<tempfile::TempDir>,
+}
+
+impl ServerProc {
+    async fn spawn(
+        label: &'static str,
+        mut cmd: Command,
+        data_dir: Option<tempfile::TempDir>,
+    ) -> anyhow::Result<Self> {
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().with_context(|| format!("start {label}"))?;
+        let stdin = child.stdin.take();
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let tail = Arc::new(Mutex::new(VecDeque::new()));
+        let mut lines = BufReader::new(stderr).lines();
+
+        let ready = tokio::time::timeout(READY_TIMEOUT, async {
+            while let Some(line) = lines.next_line().await? {
+                push_tail(&tail, &line);
+                if let Some(addr) = parse_ready_line(&line) {
+                    return Ok(Some(addr));
+                }
+            }
+            anyhow::Ok(None)
+        })
+        .await;
+        let addr = match ready {
+            Ok(Ok(Some(addr))) => addr,
+            Ok(Ok(None)) => bail!(
+                "{label} exited before printing `{READY_MARKER}ADDR`; its stderr:\n{}",
+                tail_text(&tail)
+            ),
+            Ok(Err(err)) => return Err(err.context(format!("reading {label} stderr"))),
+            Err(_) => bail!(
+                "{label} not ready after {READY_TIMEOUT:?}; its stderr:\n{}",
+                tail_text(&tail)
+            ),
+        };
+        // Keep draining stderr so a chatty server never blocks on a full pipe.
+        let drain_tail = Arc::clone(&tail);
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                push_tail(&drain_tail, &line);
+            }
+        });
+        Ok(Self {
+            label,
+            addr,
+            child,
+            stdin,
+            tail,
+            _data_dir: data_dir,
+        })
+    }
+
+    /// Error unless the process is still running; used to blame a dead server, not the client.
+    fn check_alive(&mut self) -> anyhow::Result<()> {
+        if let Some(status) = self.child.try_wait()? {
+            bail!(
+                "{} exited ({status}); its stderr:\n{}",
+                self.label,
+                tail_text(&self.tail)
+            );
+        }
+        Ok(())
+    }
+
+    async fn stop(mut self) {
+        drop(self.stdin.take());
+        // The ceiling exits on stdin EOF; flowmcp is simply killed (its data dir is temporary).
+        if tokio::time::timeout(Duration::from_secs(2), self.child.wait())
+            .await
+            .is_err()
+        {
+            let _ = self.child.kill().await;
+        }
+    }
+}
+
+fn push_tail(tail: &Mutex<VecDeque<String>>, line: &str) {
+    let mut tail = tail.lock().expect("tail lock");
+    if tail.len() == LOG_TAIL_LINES {
+        tail.pop_front();
+    }
+    tail.push_back(line.to_owned());
+}
+
+fn tail_text(tail: &Mutex<VecDeque<String>>) -> String {
+    let tail = tail.lock().expect("tail lock");
+    tail.iter()
+        .map(|l| format!("    {l}\n"))
+        .collect::<String>()
+}
+
+/// Finds `listening on http://ADDR` anywhere in the line, tolerating log prefixes and
+/// colour codes around it.
+fn parse_ready_line(line: &str) -> Option<SocketAddr> {
+    let rest = &line[line.find(READY_MARKER)? + READY_MARKER.len()..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '[' | ']')))
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+async fn start_ceiling() -> anyhow::Result<ServerProc> {
+    let exe = std::env::current_exe().context("locate the bench executable")?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("--serve-ceiling");
+    ServerProc::spawn("ceiling", cmd, None).await
+}
+
+/// `$FLOWMCP_BIN`, else the `flowmcp` in the profile directory this bench was built into
+/// (`target/release/deps/mcp_load-*` → `target/release/flowmcp`), which also honours a custom
+/// `CARGO_TARGET_DIR`.
+fn flowmcp_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("FLOWMCP_BIN").filter(|b| !b.is_empty()) {
+        return PathBuf::from(bin);
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.join("flowmcp")))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/flowmcp"))
+}
+
+async fn start_flowmcp(bin: &Path) -> anyhow::Result<ServerProc> {
+    let data_dir = tempfile::Builder::new()
+        .prefix("flowmcp-bench-")
+        .tempdir()
+        .context("create temporary data dir")?;
+    let mut cmd = Command::new(bin);
+    cmd.args(["serve", "--auth", "none", "--port", "0", "--data-dir"])
+        .arg(data_dir.path());
+    ServerProc::spawn("flowmcp", cmd, Some(data_dir)).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// The load client.
+// ---------------------------------------------------------------------------------------------
+
+/// What to call: a server and one of its tools.
+#[derive(Clone)]
+struct Target {
+    /// Row label, `server/tool`.
+    label: String,
+    is_ceiling: bool,
+    addr: SocketAddr,
+    tool: &'static str,
+    arguments: &'static str,
+}
+
+/// Everything a request needs that does not change between calls, prepared once.
+struct CallShape {
+    host: HeaderValue,
+    mode: Mode,
+    tool_json: String,
+    tool_header: HeaderValue,
+    arguments: &'static str,
+    meta: &'static str,
+}
+
+impl CallShape {
+    fn new(target: &Target, mode: Mode) -> Self {
+        let meta = match mode {
+            Mode::Session => "",
+            // rmcp routes a request statelessly when its _meta carries these (SEP-2567).
+            Mode::Stateless => {
+                r#","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"mcp_load","version":"0.1.0"}}"#
+            }
+        };
+        Self {
+            host: HeaderValue::from_str(&target.addr.to_string()).expect("address is a header"),
+            mode,
+            tool_json: serde_json::to_string(target.tool).expect("tool name serializes"),
+            tool_header: HeaderValue::from_static(target.tool),
+            arguments: target.arguments,
+            meta,
+        }
+    }
+
+    fn post(&self, session: Option<&HeaderValue>, body: String) -> Request<Full<Bytes>> {
+        let mut req = Request::post("/mcp")
+            // hyper's connection-level client does not add Host; rmcp validates it.
+            .header(hyper::header::HOST, self.host.clone())
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .header(hyper::header::ACCEPT, "application/json, text/event-stream");
+        if let Some(session) = session {
+            req = req
+                .header("mcp-session-id", session.clone())
+                .header("mcp-protocol-version", SESSION_PROTOCOL);
+        }
+        req.body(Full::new(Bytes::from(body)))
+            .expect("valid request")
+    }
+
+    fn tools_call(&self, session: Option<&HeaderValue>, id: u64) -> Request<Full<Bytes>> {
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":{},"arguments":{}{}}}}}"#,
+            self.tool_json, self.arguments, self.meta
+        );
+        let mut req = self.post(session, body);
+        if self.mode == Mode::Stateless {
+            // SEP-2243 routing headers, required from 2026-07-28 on.
+            let headers = req.headers_mut();
+            headers.insert(
+                "mcp-protocol-version",
+                HeaderValue::from_static(STATELESS_PROTOCOL),
+            );
+            headers.insert("mcp-method", HeaderValue::from_static("tools/call"));
+            headers.insert("mcp-name", self.tool_header.clone());
+        }
+        req
+    }
+}
+
+/// One HTTP/1.1 connection and, in session mode, its MCP session.
+struct Conn {
+    sender: http1::SendRequest<Full<Bytes>>,
+    driver: JoinHandle<()>,
+    session: Option<HeaderValue>,
+    next_id: u64,
+}
+
+struct Reply {
+    status: StatusCode,
+    content_type: String,
+    session: Option<HeaderValue>,
+    body: Bytes,
+}
+
+impl Conn {
+    async fn open(addr: SocketAddr) -> anyhow::Result<Self> {
+        let stream = TcpStream::connect(addr)
+            .await
+            .with_context(|| format!("connect {addr}"))?;
+        // Real MCP clients (reqwest, hyper) set it too; without it small requests can stall.
+        stream.set_nodelay(true)?;
+        let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
+        let driver = tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(Self {
+            sender,
+            driver,
+            session: None,
+            next_id: 1,
+        })
+    }
+
+    async fn send(&mut self, req: Request<Full<Bytes>>) -> anyhow::Result<Reply> {
+        let exchange = async {
+            self.sender.ready().await?;
+            let resp = self.sender.send_request(req).await?;
+            let (parts, body) = resp.into_parts();
+            let body = body.collect().await?.to_bytes();
+            let content_type = parts
+                .headers
+                .get(hyper::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            anyhow::Ok(Reply {
+                status: parts.status,
+                content_type,
+                session: parts.headers.get("mcp-session-id").cloned(),
+                body,
+            })
+        };
+        tokio::time::timeout(REQUEST_TIMEOUT, exchange)
+            .await
+            .map_err(|_| anyhow!("no complete reply within {REQUEST_TIMEOUT:?}"))?
+    }
+
+    /// The 2025-11-25 handshake: `initialize`, then `notifications/initialized`.
+    async fn initialize(&mut self, shape: &CallShape) -> anyhow::Result<()> {
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":0,"method":"initialize","params":{{"protocolVersion":"{SESSION_PROTOCOL}","capabilities":{{}},"clientInfo":{{"name":"mcp_load","version":"0.1.0"}}}}}}"#
+        );
+        let reply = self.send(shape.post(None, body)).await?;
+        check_reply(&reply, 0).context("initialize")?;
+        let session = reply
+            .session
+            .ok_or_else(|| anyhow!("initialize reply has no Mcp-Session-Id header"))?;
+        let note = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.to_owned();
+        let reply = self.send(shape.post(Some(&session), note)).await?;
+        if !reply.status.is_success() {
+            bail!(
+                "notifications/initialized: HTTP {}: {}",
+                reply.status,
+                String::from_utf8_lossy(&reply.body)
+            );
+        }
+        self.session = Some(session);
+        Ok(())
+    }
+
+    /// One `tools/call`, checked; returns the reply body size.
+    async fn call(&mut self, shape: &CallShape) -> anyhow::Result<usize> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let reply = self
+            .send(shape.tools_call(self.session.as_ref(), id))
+            .await?;
+        check_reply(&reply, id)?;
+        Ok(reply.body.len())
+    }
+
+    /// Ends the session politely so the server does not keep it until it times out.
+    async fn close(mut self, shape: &CallShape) {
+        if let Some(session) = self.session.take() {
+            let mut req = shape.post(Some(&session), String::new());
+            *req.method_mut() = hyper::Method::DELETE;
+            let _ = self.send(req).await;
+        }
+        drop(self.sender);
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.driver).await;
+    }
+}
+
+/// The parts of a JSON-RPC reply the check needs; everything else is skipped unparsed.
+#[derive(Deserialize)]
+struct RpcReply {
+    id: Option<u64>,
+    result: Option<RpcResult>,
+    error: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct RpcResult {
+    #[serde(rename = "isError")]
+    is_error: Option<bool>,
+    #[serde(rename = "resultType")]
+    result_type: Option<String>,
+}
+
+/// HTTP 200 carrying a JSON-RPC result for `id` — as JSON or as one `data:` event of an SSE
+/// stream (which may also carry a priming event, notifications or log messages).
+fn check_reply(reply: &Reply, id: u64) -> anyhow::Result<()> {
+    let body = &reply.body;
+    if reply.status != StatusCode::OK {
+        bail!("HTTP {}: {}", reply.status, String::from_utf8_lossy(body));
+    }
+    let mut found = None;
+    if reply.content_type.starts_with("text/event-stream") {
+        for line in body.split(|&b| b == b'\n') {
+            let Some(data) = line.strip_prefix(b"data:") else {
+                continue;
+            };
+            let data = data.strip_prefix(b" ").unwrap_or(data);
+            let data = data.strip_suffix(b"\r").unwrap_or(data);
+            if data.is_empty() {
+                continue;
+            }
+            let msg: RpcReply = serde_json::from_slice(data)
+                .with_context(|| format!("bad SSE data: {}", String::from_utf8_lossy(data)))?;
+            if msg.id == Some(id) || msg.error.is_some() {
+                found = Some((msg, data));
+                break;
+            }
+        }
+    } else {
+        let msg: RpcReply = serde_json::from_slice(body)
+            .with_context(|| format!("bad JSON reply: {}", String::from_utf8_lossy(body)))?;
+        found = Some((msg, &body[..]));
+    }
+    let Some((msg, raw)) = found else {
+        bail!(
+            "no JSON-RPC reply for id {id} in: {}",
+            String::from_utf8_lossy(body)
+        );
+    };
+    let text = || String::from_utf8_lossy(raw).into_owned();
+    if msg.error.is_some() {
+        bail!("JSON-RPC error: {}", text());
+    }
+    let Some(result) = msg.result else {
+        bail!("reply without result: {}", text());
+    };
+    if result.is_error == Some(true) {
+        bail!("tool returned isError: {}", text());
+    }
+    if result
+        .result_type
+        .as_deref()
+        .is_some_and(|t| t != "complete")
+    {
+        bail!("incomplete tool result: {}", text());
+    }
+    Ok(())
+}
+
+/// Opens a connection ready for `tools/call` in the given mode.
+async fn connect(target: &Target, shape: &CallShape) -> anyhow::Result<Conn> {
+    let mut conn = Conn::open(target.addr).await?;
+    if shape.mode == Mode::Session {
+        conn.initialize(shape).await?;
+    }
+    Ok(conn)
+}
+
+/// One call on a fresh connection: proves the target works before loading it and measures
+/// the reply size.
+async fn probe(target: &Target, mode: Mode) -> anyhow::Result<usize> {
+    let shape = CallShape::new(target, mode);
+    let mut conn = connect(target, &shape).await?;
+    let size = conn.call(&shape).await?;
+    conn.close(&shape).await;
+    Ok(size)
+}
+
+#[derive(Default)]
+struct ConnOutcome {
+    /// Latencies (ns) of calls that started after the warm-up and ended inside the window.
+    latencies: Vec<u64>,
+    error: Option<anyhow::Error>,
+}
+
+async fn drive(
+    mut conn: Conn,
+    shape: Arc<CallShape>,
+    measure_from: Instant,
+    stop_at: Instant,
+    max_requests: u64,
+) -> ConnOutcome {
+    let mut out = ConnOutcome {
+        latencies: Vec::with_capacity(1 << 16),
+        error: None,
+    };
+    let mut sent = 0;
+    while sent < max_requests {
+        let started = Instant::now();
+        if started >= stop_at {
+            break;
+        }
+        sent += 1;
+        match conn.call(&shape).await {
+            Ok(_) => {
+                let ended = Instant::now();
+                if started >= measure_from && ended <= stop_at {
+                    out.latencies.push((ended - started).as_nanos() as u64);
+                }
+            }
+            Err(err) => {
+                // Stop at the first failure: the bench fails anyway, and the connection
+                // may be unusable.
+                out.error = Some(err.context(format!("call #{sent}")));
+                break;
+            }
+        }
+    }
+    conn.close(&shape).await;
+    out
+}
+
+struct RunStats {
+    requests: usize,
+    rps: f64,
+    p50_us: f64,
+    p99_us: f64,
+}
+
+async fn run_load(
+    target: &Target,
+    mode: Mode,
+    conns: usize,
+    opts: &Options,
+) -> anyhow::Result<RunStats> {
+    let shape = Arc::new(CallShape::new(target, mode));
+    // Connect and handshake first, outside the measured window.
+    let mut ready = Vec::with_capacity(conns);
+    for i in 0..conns {
+        let conn = connect(target, &shape)
+            .await
+            .with_context(|| format!("connection {i}"))?;
+        ready.push(conn);
+    }
+    let measure_from = Instant::now() + opts.warmup;
+    let stop_at = measure_from + opts.duration;
+    let tasks: Vec<_> = ready
+        .into_iter()
+        .map(|conn| {
+            tokio::spawn(drive(
+                conn,
+                Arc::clone(&shape),
+                measure_from,
+                stop_at,
+                opts.max_requests,
+            ))
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    let mut errors = Vec::new();
+    for task in tasks {
+        let outcome = task.await.context("load task panicked")?;
+        latencies.extend_from_slice(&outcome.latencies);
+        errors.extend(outcome.error);
+    }
+    if let Some(first) = errors.into_iter().next() {
+        return Err(first.context(format!(
+            "{} {} @{conns}: request failed",
+            target.label,
+            mode.name()
+        )));
+    }
+    if latencies.is_empty() {
+        bail!(
+            "{} {} @{conns}: no request completed inside the measured window",
+            target.label,
+            mode.name()
+        );
+    }
+    latencies.sort_unstable();
+    Ok(RunStats {
+        requests: latencies.len(),
+        rps: latencies.len() as f64 / opts.duration.as_secs_f64(),
+        p50_us: percentile(&latencies, 0.50) / 1_000.0,
+        p99_us: percentile(&latencies, 0.99) / 1_000.0,
+    })
+}
+
+/// Nearest-rank percentile of sorted samples.
+fn percentile(sorted: &[u64], q: f64) -> f64 {
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1] as f64
+}
+
+// ---------------------------------------------------------------------------------------------
+// Orchestration and report.
+// ---------------------------------------------------------------------------------------------
+
+struct Row {
+    target: Target,
+    mode: Mode,
+    conns: usize,
+    reply_bytes: usize,
+    stats: RunStats,
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "n/a".to_owned())
+}
+
+async fn run_bench(opts: Options) -> anyhow::Result<()> {
+    let flowmcp = if opts.ceiling_only {
+        None
+    } else {
+        let bin = flowmcp_bin();
+        if !bin.exists() {
+            bail!(
+                "flowmcp binary not found at {}.\nBuild it first with `cargo build --release` \
+                 (or set FLOWMCP_BIN), or run with `-- --ceiling-only`.",
+                bin.display()
+            );
+        }
+        Some(bin)
+    };
+
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "# mcp_load: MCP tools/call over streamable HTTP on 127.0.0.1{}",
+        if opts.smoke { " (smoke check)" } else { "" }
+    );
+    println!(
+        "# {cpus} CPUs shared by the load client (tokio multi-thread, {cpus} workers) and the \
+         server under test; client CPU time counts against every server alike"
+    );
+    println!(
+        "# warm-up {:?} + measured {:?} per run; HTTP/1.1, one connection per client task; \
+         load average at start: {}",
+        opts.warmup,
+        opts.duration,
+        load_average()
+    );
+
+    let ceiling = start_ceiling().await?;
+    let mut servers = vec![ceiling];
+    let mut targets = vec![Target {
+        label: format!("ceiling/{NOOP_TOOL}"),
+        is_ceiling: true,
+        addr: servers[0].addr,
+        tool: NOOP_TOOL,
+        arguments: ORDER_ARGS,
+    }];
+    if let Some(bin) = &flowmcp {
+        let age = std::fs::metadata(bin)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .map_or_else(String::new, |a| {
+                format!(", built {} min ago", a.as_secs() / 60)
+            });
+        println!("# flowmcp: {}{age}", bin.display());
+        let server = start_flowmcp(bin).await?;
+        for (tool, arguments) in [
+            ("get_order_details", ORDER_ARGS),
+            ("perform_action", PERFORM_ACTION_ARGS),
+        ] {
+            targets.push(Target {
+                label: format!("flowmcp/{tool}"),
+                is_ceiling: false,
+                addr: server.addr,
+                tool,
+                arguments,
+            });
+        }
+        servers.push(server);
+    }
+
+    let result = measure_all(&opts, &targets, &mut servers).await;
+    for server in servers {
+        server.stop().await;
+    }
+    let rows = result?;
+    print_report(&rows, &opts);
+    Ok(())
+}
+
+async fn measure_all(
+    opts: &Options,
+    targets: &[Target],
+    servers: &mut [ServerProc],
+) -> anyhow::Result<Vec<Row>> {
+    // Probe every (target, mode) once; a flowmcp that does not speak the stateless era is
+    // reported and skipped, anything else is fatal.
+    let mut plan = Vec::new();
+    for &mode in &opts.modes {
+        for target in targets {
+            match probe(target, mode).await {
+                Ok(bytes) => plan.push((target.clone(), mode, bytes)),
+                Err(err) if mode == Mode::Stateless && !target.is_ceiling => {
+                    println!(
+                        "# {} {}: not measured, probe failed: {err:#}",
+                        target.label,
+                        mode.name()
+                    );
+                }
+                Err(err) => {
+                    for server in servers.iter_mut() {
+                        server.check_alive()?;
+                    }
+                    return Err(err.context(format!("probe {} {}", target.label, mode.name())));
+                }
+            }
+        }
+    }
+
+    // Servers are interleaved inside each (conns, mode) so slow drift in machine load
+    // affects the ceiling and flowmcp alike.
+    let mut rows = Vec::new();
+    for &conns in &opts.conns {
+        for &mode in &opts.modes {
+            for (target, _, reply_bytes) in plan.iter().filter(|(_, m, _)| *m == mode) {
+                eprintln!(
+                    "{BENCH_NAME}: {} {} @{conns} ...",
+                    target.label,
+                    mode.name()
+                );
+                let stats = match run_load(target, mode, conns, opts).await {
+                    Ok(stats) => stats,
+                    Err(err) => {
+                        for server in servers.iter_mut() {
+                            server.check_alive()?;
+                        }
+                        return Err(err);
+                    }
+                };
+                rows.push(Row {
+                    target: target.clone(),
+                    mode,
+                    conns,
+                    reply_bytes: *reply_bytes,
+                    stats,
+                });
+            }
+        }
+    }
+    Ok(rows)
+}
+
+fn print_report(rows: &[Row], opts: &Options) {
+    println!(
+        "{:<26} {:<9} {:>5} {:>10} {:>9} {:>9} {:>9} {:>8}",
+        "server", "mode", "conns", "req/s", "p50_us", "p99_us", "requests", "reply_B"
+    );
+    for row in rows {
+        println!(
+            "{:<26} {:<9} {:>5} {:>10.0} {:>9.1} {:>9.1} {:>9} {:>8}",
+            row.target.label,
+            row.mode.name(),
+            row.conns,
+            row.stats.rps,
+            row.stats.p50_us,
+            row.stats.p99_us,
+            row.stats.requests,
+            row.reply_bytes
+        );
+    }
+    for &mode in &opts.modes {
+        let flow_labels: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.mode == mode && !r.target.is_ceiling)
+            .map(|r| r.target.label.as_str())
+            .fold(Vec::new(), |mut seen, label| {
+                if !seen.contains(&label) {
+                    seen.push(label);
+                }
+                seen
+            });
+        for label in flow_labels {
+            let ratios: Vec<String> = opts
+                .conns
+                .iter()
+                .filter_map(|&conns| {
+                    let find = |pred: &dyn Fn(&Row) -> bool| {
+                        rows.iter()
+                            .find(|r| r.mode == mode && r.conns == conns && pred(r))
+                    };
+                    let flow = find(&|r| r.target.label == label)?;
+                    let ceiling = find(&|r| r.target.is_ceiling)?;
+                    Some(format!(
+                        "@{conns} = {:.2}",
+                        flow.stats.rps / ceiling.stats.rps
+                    ))
+                })
+                .collect();
+            println!(
+                "ratio flowmcp/ceiling {:<9} {:<18} {}   (target >= 0.70)",
+                mode.name(),
+                label.trim_start_matches("flowmcp/"),
+                ratios.join(", ")
+            );
+        }
+    }
+    println!("# load average at end: {}", load_average());
+}

@@ -1,0 +1,80 @@
+//! The command line (DESIGN §1): clap derive; every flag also reads its `FLOWMCP_*` variable.
+//! `config.rs` turns these raw flags into validated settings.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Serve conversational workflows to LLM clients and agents over MCP.
+#[derive(Debug, Parser)]
+#[command(name = "flowmcp", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: CliCommand,
+}
+
+/// Flags accepted before or after the subcommand.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Workflow folder (workflow.toml, tools/, prompts/); default: the embedded demo.
+    #[arg(long, global = true, env = "FLOWMCP_WORKFLOW", value_name = "DIR")]
+    pub workflow: Option<PathBuf>,
+    /// Where RocksDB and keys live; default: $XDG_DATA_HOME/flowmcp.
+    #[arg(long, global = true, env = "FLOWMCP_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Channel of stdio and `--auth none` requests.
+    #[arg(
+        long,
+        global = true,
+        env = "FLOWMCP_CHANNEL",
+        default_value = "local",
+        value_name = "ID"
+    )]
+    pub channel: String,
+    /// User id recorded with stdio and `--auth none` requests.
+    #[arg(long, global = true, env = "FLOWMCP_USER", value_name = "ID")]
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CliCommand {
+    /// Serve MCP on stdin/stdout (logs go to stderr only).
+    Stdio,
+    /// Serve over HTTP: MCP at /mcp.
+    Serve(ServeArgs),
+    /// Validate a workflow folder; exit 1 with path:line errors.
+    Check {
+        /// The folder to check; default: --workflow, else the embedded demo.
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[arg(long, env = "FLOWMCP_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    /// 0 picks a free port; the bound address is printed.
+    #[arg(long, env = "FLOWMCP_PORT", default_value_t = 8000)]
+    pub port: u16,
+    /// How requests are authenticated.
+    #[arg(long, env = "FLOWMCP_AUTH", value_enum, default_value_t = AuthMode::Secure)]
+    pub auth: AuthMode,
+    /// Accepted `Host` header (repeatable); default: loopback names only.
+    #[arg(long = "allowed-host", value_name = "HOST")]
+    pub allowed_hosts: Vec<String>,
+    /// Accepted browser `Origin` (repeatable, with scheme); default: no Origin check.
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    pub allowed_origins: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthMode {
+    /// RS256 JWTs, verified.
+    Secure,
+    /// JWTs read without signature check (opt-in, for trusted networks).
+    Trusted,
+    /// No tokens: every request is `--channel`. Loopback only.
+    None,
+}

@@ -1,0 +1,120 @@
+//! Validated settings, built once from the raw CLI flags: the rest of the code never sees an
+//! unchecked channel id, path or address.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+
+use crate::cli::{AuthMode, GlobalArgs, ServeArgs};
+use crate::session::ChannelId;
+
+/// Which workflow to serve.
+#[derive(Debug, Clone)]
+pub enum WorkflowChoice {
+    Embedded,
+    Dir(PathBuf),
+}
+
+/// What every subcommand shares.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub workflow: WorkflowChoice,
+    pub data_dir: PathBuf,
+    pub channel: ChannelId,
+    pub user: Option<String>,
+}
+
+impl Settings {
+    pub fn from_args(args: &GlobalArgs) -> anyhow::Result<Self> {
+        let channel = ChannelId::parse(&args.channel).context("invalid --channel")?;
+        if let Some(user) = &args.user
+            && (user.is_empty() || user.len() > 128 || user.chars().any(char::is_control))
+        {
+            bail!("invalid --user: 1 to 128 printable characters");
+        }
+        let data_dir = match &args.data_dir {
+            Some(dir) => dir.clone(),
+            None => default_data_dir()?,
+        };
+        Ok(Self {
+            workflow: args
+                .workflow
+                .clone()
+                .map_or(WorkflowChoice::Embedded, WorkflowChoice::Dir),
+            data_dir,
+            channel,
+            user: args.user.clone(),
+        })
+    }
+}
+
+/// `$XDG_DATA_HOME/flowmcp`, else `~/.local/share/flowmcp`.
+fn default_data_dir() -> anyhow::Result<PathBuf> {
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(xdg).join("flowmcp"));
+    }
+    let home = std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .context("cannot find a data dir: set --data-dir, XDG_DATA_HOME or HOME")?;
+    Ok(PathBuf::from(home).join(".local/share/flowmcp"))
+}
+
+/// `serve`'s own settings.
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    pub addr: SocketAddr,
+    pub allowed_hosts: Vec<String>,
+    pub allowed_origins: Vec<String>,
+}
+
+impl ServeSettings {
+    pub fn from_args(args: &ServeArgs) -> anyhow::Result<Self> {
+        let ip: IpAddr = args.host.parse().with_context(|| {
+            format!(
+                "invalid --host {:?}: give an IP address such as 127.0.0.1",
+                args.host
+            )
+        })?;
+        match args.auth {
+            AuthMode::None if !ip.is_loopback() => {
+                bail!(
+                    "--auth none is only allowed on a loopback address, not {ip}: anyone who can reach it would act as --channel"
+                )
+            }
+            AuthMode::None => {}
+            AuthMode::Secure | AuthMode::Trusted => bail!(
+                "--auth {} needs token support, which this build does not have yet; use --auth none on a loopback address",
+                if args.auth == AuthMode::Secure {
+                    "secure"
+                } else {
+                    "trusted"
+                }
+            ),
+        }
+        let mut allowed_hosts = args.allowed_hosts.clone();
+        if allowed_hosts.is_empty() {
+            allowed_hosts = vec![
+                "localhost".into(),
+                "127.0.0.1".into(),
+                "::1".into(),
+                "[::1]".into(),
+            ];
+        }
+        for origin in &args.allowed_origins {
+            if !(origin.starts_with("http://")
+                || origin.starts_with("https://")
+                || origin == "null")
+            {
+                bail!(
+                    "invalid --allowed-origin {origin:?}: include the scheme, e.g. http://localhost:3000"
+                );
+            }
+        }
+        Ok(Self {
+            addr: SocketAddr::new(ip, args.port),
+            allowed_hosts,
+            allowed_origins: args.allowed_origins.clone(),
+        })
+    }
+}

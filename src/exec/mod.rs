@@ -1,0 +1,140 @@
+//! Executors: how a command runs once its parameters are valid.
+//!
+//! - [`builtin`]: Rust handlers registered by name, run on the blocking pool;
+//! - [`process`]: the `exec` kind, a child program speaking JSON on stdin/stdout;
+//! - `template`: a fixed or templated answer (rendered by `workflow::template`).
+//!
+//! Every failure becomes a failed [`CommandResponse`] naming its cause: a broken command
+//! never takes the server or the channel down with it.
+
+pub mod builtin;
+pub mod output;
+pub mod process;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::workflow::{Command, ContentSpec, RunSpec, template};
+use builtin::{BuiltinRegistry, BuiltinRequest};
+use output::CommandResponse;
+
+/// Who runs a command.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub channel_id: String,
+    pub user_id: Option<String>,
+}
+
+/// A command's answer plus any extra content blocks (images, embedded resources).
+#[derive(Debug, Clone)]
+pub struct Execution {
+    pub response: CommandResponse,
+    pub content: Vec<ContentSpec>,
+}
+
+/// Runs commands of one workflow.
+#[derive(Debug, Clone)]
+pub struct Executors {
+    builtins: BuiltinRegistry,
+    /// The workflow folder: `exec` programs run here.
+    workdir: Option<PathBuf>,
+}
+
+impl Executors {
+    pub fn new(builtins: BuiltinRegistry, workdir: Option<PathBuf>) -> Self {
+        Self { builtins, workdir }
+    }
+
+    /// Run `command` with already-validated `params`.
+    pub async fn run(
+        &self,
+        command: Arc<Command>,
+        params: Map<String, Value>,
+        caller: &Caller,
+    ) -> Execution {
+        let response = match &command.run {
+            RunSpec::Builtin { handler } => {
+                let Some(handler) = self.builtins.get(handler) else {
+                    return failed(format!(
+                        "{}: handler {handler} is not registered",
+                        command.name
+                    ));
+                };
+                let caller = caller.clone();
+                let name = command.name.clone();
+                let joined = tokio::task::spawn_blocking(move || {
+                    handler(&BuiltinRequest {
+                        command_name: &name,
+                        params: &params,
+                        channel_id: &caller.channel_id,
+                        user_id: caller.user_id.as_deref(),
+                    })
+                })
+                .await;
+                match joined {
+                    Ok(response) => response,
+                    Err(e) => {
+                        tracing::error!(command = %command.name, error = %e, "builtin handler panicked");
+                        CommandResponse::fail(format!(
+                            "{} failed with an internal error",
+                            command.name
+                        ))
+                    }
+                }
+            }
+            RunSpec::Exec {
+                command: program,
+                timeout_seconds,
+                max_output_bytes,
+            } => {
+                let Some(workdir) = &self.workdir else {
+                    return failed(format!(
+                        "{}: exec commands need a workflow folder",
+                        command.name
+                    ));
+                };
+                process::run(process::ExecRequest {
+                    program,
+                    workdir,
+                    command_name: &command.name,
+                    params: &params,
+                    channel_id: &caller.channel_id,
+                    user_id: caller.user_id.as_deref(),
+                    timeout: Duration::from_secs(*timeout_seconds),
+                    max_output_bytes: *max_output_bytes,
+                })
+                .await
+            }
+            RunSpec::Template {
+                response,
+                success,
+                content,
+            } => {
+                let text = template::render_response(response, &params);
+                let response = if *success {
+                    CommandResponse::ok(text)
+                } else {
+                    CommandResponse::fail(text)
+                };
+                return Execution {
+                    response,
+                    content: content.clone(),
+                };
+            }
+        };
+        Execution {
+            response,
+            content: Vec::new(),
+        }
+    }
+}
+
+fn failed(message: String) -> Execution {
+    Execution {
+        response: CommandResponse::fail(message),
+        content: Vec::new(),
+    }
+}

@@ -1,0 +1,142 @@
+//! flowmcp serves conversational workflows to LLM clients and agents over the Model Context
+//! Protocol.
+//!
+//! # Layout
+//! ```text
+//! cli.rs, config.rs   raw flags (clap) → validated Settings
+//! app.rs              the engine every transport calls: workflow + executors + store
+//! workflow/           folder format: source files → loader → Catalog; schema + validation
+//! exec/               executors (builtin, exec, template) and the CommandOutput shapes
+//! session/            ChannelId (sessions and the turn lock come with conversations)
+//! store/              the shared RocksDB handle, one column family per concern
+//! mcp/                ServerHandler generated from the Catalog; stdio and streamable HTTP
+//! demo/               the embedded retail demo: generated data + builtin handlers
+//! logging.rs          tracing to stderr (stdout belongs to MCP in stdio mode)
+//! ```
+//! `main.rs` only parses the command line and calls [`run`].
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod exec;
+mod logging;
+pub mod mcp;
+pub mod session;
+pub mod store;
+pub mod workflow;
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use app::App;
+use cli::{Cli, CliCommand};
+use config::{ServeSettings, Settings, WorkflowChoice};
+use exec::Caller;
+use mcp::FlowServer;
+
+/// Run one CLI invocation to completion.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    logging::init();
+    match &cli.command {
+        CliCommand::Check { dir } => check(dir.clone().or(cli.global.workflow.clone())),
+        CliCommand::Stdio => {
+            let settings = Settings::from_args(&cli.global)?;
+            runtime()?.block_on(async {
+                let server = FlowServer::new(App::open(&settings)?, caller(&settings));
+                mcp::stdio::serve(server).await
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        CliCommand::Serve(args) => {
+            let settings = Settings::from_args(&cli.global)?;
+            let serve = ServeSettings::from_args(args)?;
+            runtime()?.block_on(serve_http(settings, serve))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn caller(settings: &Settings) -> Caller {
+    Caller {
+        channel_id: settings.channel.to_string(),
+        user_id: settings.user.clone(),
+    }
+}
+
+/// `flowmcp check`: every load error on stderr as path:line, exit 1; a summary otherwise.
+fn check(dir: Option<std::path::PathBuf>) -> anyhow::Result<ExitCode> {
+    let choice = dir.map_or(WorkflowChoice::Embedded, WorkflowChoice::Dir);
+    let source = match app::workflow_source(&choice) {
+        Ok(source) => source,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    match app::check(&source) {
+        Ok(catalog) => {
+            println!(
+                "ok: workflow \"{}\": {} commands, {} prompts, {} contexts",
+                catalog.name,
+                catalog.commands.len(),
+                catalog.prompts.len(),
+                catalog.contexts.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            eprintln!("{} error(s)", errors.0.len());
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+async fn serve_http(settings: Settings, serve: ServeSettings) -> anyhow::Result<()> {
+    let app = App::open(&settings)?;
+    let listener = TcpListener::bind(serve.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", serve.addr))?;
+    let addr = listener.local_addr()?;
+    let shutdown = CancellationToken::new();
+    let router = mcp::http::router(
+        FlowServer::new(app, caller(&settings)),
+        &serve,
+        shutdown.clone(),
+    );
+    // The readiness line scripts wait for: keep its wording.
+    eprintln!("listening on http://{addr}");
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    mcp::http::serve(listener, router, shutdown).await
+}
+
+/// Cancel `shutdown` on SIGINT or SIGTERM.
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch SIGTERM");
+            let _ = ctrl_c.await;
+            shutdown.cancel();
+            return;
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+    shutdown.cancel();
+}

@@ -1,0 +1,16 @@
+//! The `flowmcp` binary: parse the command line, hand it to the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = flowmcp::cli::Cli::parse();
+    match flowmcp::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

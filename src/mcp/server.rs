@@ -1,0 +1,232 @@
+//! `FlowServer`: the MCP `ServerHandler`, written by hand because its tools come from metadata.
+
+use std::sync::Arc;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, ErrorData as McpError, GetPromptRequestParams,
+    GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult, ListToolsResult,
+    PaginatedRequestParams, Prompt, PromptArgument, PromptMessage, Role, ServerCapabilities,
+    ServerConfig, Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, ServerHandler};
+use serde_json::{Map, Value};
+
+use super::tools::{self, PERFORM_ACTION, ToolSet};
+use crate::app::{ActionError, App};
+use crate::exec::Caller;
+use crate::workflow::{ContentSpec, template};
+
+/// Everything a session needs, shared: cloning a `FlowServer` per HTTP session is cheap.
+#[derive(Clone)]
+pub struct FlowServer {
+    app: App,
+    caller: Caller,
+    tools: Arc<ToolSet>,
+}
+
+impl FlowServer {
+    /// A handler acting for `caller` (stdio and `--auth none`: the configured channel).
+    pub fn new(app: App, caller: Caller) -> Self {
+        let tools = ToolSet::build(app.catalog());
+        Self { app, caller, tools }
+    }
+
+    /// Another handler over the same app and tool set (one per HTTP session).
+    pub fn fork(&self) -> Self {
+        self.clone()
+    }
+
+    async fn run_command(
+        &self,
+        name: &str,
+        params: Option<&Value>,
+        timeout: Option<u64>,
+    ) -> CallToolResponse {
+        let result = match self
+            .app
+            .perform_action(&self.caller, name, params, timeout)
+            .await
+        {
+            Ok(outcome) => tools::outcome_result(outcome),
+            Err(e) => {
+                if matches!(e, ActionError::TimedOut { .. }) {
+                    tracing::warn!(command = name, "{e}");
+                }
+                tools::error_result(e.to_string())
+            }
+        };
+        result.into()
+    }
+
+    async fn perform_action(&self, args: &Map<String, Value>) -> CallToolResponse {
+        if let Some(unknown) = args.keys().find(|k| {
+            !matches!(
+                k.as_str(),
+                "command_name" | "parameters" | "timeout_seconds"
+            )
+        }) {
+            return tools::error_result(format!(
+                "{unknown}: unknown argument (perform_action takes command_name, parameters, timeout_seconds)"
+            ))
+            .into();
+        }
+        let command_name = match args.get("command_name") {
+            Some(Value::String(name)) => name.as_str(),
+            Some(_) => return tools::error_result("command_name: must be a string").into(),
+            None => return tools::error_result("command_name: missing required argument").into(),
+        };
+        let timeout = match args.get("timeout_seconds") {
+            None | Some(Value::Null) => None,
+            Some(value) => match value.as_u64() {
+                Some(seconds) => Some(seconds),
+                None => {
+                    return tools::error_result(
+                        "timeout_seconds: must be an integer between 1 and 600",
+                    )
+                    .into();
+                }
+            },
+        };
+        self.run_command(command_name, args.get("parameters"), timeout)
+            .await
+    }
+}
+
+impl ServerHandler for FlowServer {
+    fn get_info(&self) -> ServerConfig {
+        let catalog = self.app.catalog();
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_prompts()
+            .build();
+        let mut instructions = format!(
+            "Workflow \"{}\". Call a command's own tool, or perform_action with its name and parameters.",
+            catalog.name
+        );
+        if !catalog.description.is_empty() {
+            instructions = format!("{}\n{instructions}", catalog.description.trim());
+        }
+        ServerConfig::new(capabilities)
+            .with_server_info(Implementation::new("flowmcp", env!("CARGO_PKG_VERSION")))
+            .with_instructions(instructions)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        Ok(ListToolsResult::with_all_items(self.tools.tools.clone()))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.tools.tools.iter().find(|t| t.name == name).cloned()
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let empty = Map::new();
+        let args = request.arguments.as_ref().unwrap_or(&empty);
+        if request.name == PERFORM_ACTION {
+            return Ok(self.perform_action(args).await);
+        }
+        if self.app.catalog().command(&request.name).is_none() {
+            return Err(McpError::invalid_params(
+                format!(
+                    "unknown tool \"{}\"",
+                    request.name.chars().take(80).collect::<String>()
+                ),
+                None,
+            ));
+        }
+        let params = Value::Object(args.clone());
+        Ok(self.run_command(&request.name, Some(&params), None).await)
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        let prompts = self
+            .app
+            .catalog()
+            .prompts
+            .values()
+            .map(|p| {
+                let arguments: Vec<PromptArgument> = p
+                    .arguments
+                    .iter()
+                    .map(|a| {
+                        PromptArgument::new(a.name.clone())
+                            .with_description(a.description.clone())
+                            .with_required(a.required)
+                    })
+                    .collect();
+                let description = (!p.description.is_empty()).then(|| p.description.clone());
+                Prompt::new(
+                    p.name.clone(),
+                    description,
+                    (!arguments.is_empty()).then_some(arguments),
+                )
+            })
+            .collect();
+        Ok(ListPromptsResult::with_all_items(prompts))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let Some(prompt) = self.app.catalog().prompts.get(&request.name) else {
+            return Err(McpError::invalid_params(
+                format!("unknown prompt \"{}\"", request.name),
+                None,
+            ));
+        };
+        let arguments: Map<String, Value> = request.arguments.unwrap_or_default();
+        let missing: Vec<&str> = prompt
+            .arguments
+            .iter()
+            .filter(|a| a.required && !arguments.contains_key(&a.name))
+            .map(|a| a.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(McpError::invalid_params(
+                format!(
+                    "prompt \"{}\" is missing required argument(s): {}",
+                    prompt.name,
+                    missing.join(", ")
+                ),
+                None,
+            ));
+        }
+        let text = template::render_prompt(&prompt.template, &arguments);
+        let mut messages = vec![PromptMessage::new_text(Role::User, text)];
+        for spec in &prompt.content {
+            let spec = match spec.clone() {
+                ContentSpec::Resource {
+                    uri,
+                    mime_type,
+                    text,
+                } => ContentSpec::Resource {
+                    uri: template::render_prompt(&uri, &arguments),
+                    mime_type,
+                    text: template::render_prompt(&text, &arguments),
+                },
+                other => other,
+            };
+            messages.push(PromptMessage::new(Role::User, tools::content_block(spec)));
+        }
+        let mut result = GetPromptResult::new(messages);
+        if !prompt.description.is_empty() {
+            result = result.with_description(prompt.description.clone());
+        }
+        Ok(result.into())
+    }
+}

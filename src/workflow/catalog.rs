@@ -1,0 +1,178 @@
+//! The loaded, validated workflow: commands, contexts and prompts, built once at start.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use regex::Regex;
+use serde_json::{Map, Value};
+
+/// The global context: commands declared with `context = "*"` are available everywhere.
+pub const GLOBAL_CONTEXT: &str = "*";
+
+/// A workflow, ready to serve.
+#[derive(Debug)]
+pub struct Catalog {
+    pub name: String,
+    pub description: String,
+    /// The folder on disk (`exec` commands run there); `None` for the embedded demo.
+    pub root: Option<PathBuf>,
+    /// Context name → parent context (`"*"` is the root).
+    pub contexts: IndexMap<String, String>,
+    pub commands: IndexMap<String, Arc<Command>>,
+    pub prompts: IndexMap<String, Prompt>,
+    /// Seconds a command may run when the caller gives no `timeout_seconds`.
+    pub default_timeout_seconds: u64,
+}
+
+impl Catalog {
+    pub fn command(&self, name: &str) -> Option<&Arc<Command>> {
+        self.commands.get(name)
+    }
+}
+
+/// One workflow command, from `tools/<name>.toml`.
+#[derive(Debug)]
+pub struct Command {
+    pub name: String,
+    pub description: String,
+    pub context: String,
+    pub utterances: Vec<String>,
+    /// In declaration order (it is the order a user fills them in).
+    pub params: Vec<Param>,
+    pub annotations: Annotations,
+    pub run: RunSpec,
+    /// JSON Schema (draft 2020-12) of the parameters object.
+    pub input_schema: Arc<Map<String, Value>>,
+    /// The file it came from, for messages.
+    pub source: PathBuf,
+}
+
+impl Command {
+    pub fn param(&self, name: &str) -> Option<&Param> {
+        self.params.iter().find(|p| p.name == name)
+    }
+}
+
+/// Hints for clients, from `annotations = { … }`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Annotations {
+    pub title: Option<String>,
+    pub read_only: Option<bool>,
+    pub destructive: Option<bool>,
+    pub idempotent: Option<bool>,
+    pub open_world: Option<bool>,
+}
+
+/// The JSON type of a parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamType {
+    String,
+    Integer,
+    Number,
+    Boolean,
+    Array,
+    Object,
+}
+
+impl ParamType {
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "string" => Self::String,
+            "integer" => Self::Integer,
+            "number" => Self::Number,
+            "boolean" => Self::Boolean,
+            "array" => Self::Array,
+            "object" => Self::Object,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::String => "string",
+            Self::Integer => "integer",
+            Self::Number => "number",
+            Self::Boolean => "boolean",
+            Self::Array => "array",
+            Self::Object => "object",
+        }
+    }
+}
+
+/// The constraints on one value: a parameter, or the items of an array parameter.
+#[derive(Debug, Clone)]
+pub struct ValueSpec {
+    pub ty: ParamType,
+    pub pattern: Option<Regex>,
+    pub enum_values: Option<Vec<Value>>,
+    /// For arrays: what each item must be.
+    pub items: Option<Box<ValueSpec>>,
+}
+
+/// One parameter of a command.
+#[derive(Debug, Clone)]
+pub struct Param {
+    pub name: String,
+    pub description: String,
+    pub spec: ValueSpec,
+    pub required: bool,
+    pub default: Option<Value>,
+    pub examples: Vec<Value>,
+    pub available_from: Vec<String>,
+}
+
+/// How a command runs.
+#[derive(Debug, Clone)]
+pub enum RunSpec {
+    /// A Rust handler registered by name.
+    Builtin { handler: String },
+    /// A child program: request JSON on stdin, answer on stdout.
+    Exec {
+        command: Vec<String>,
+        timeout_seconds: u64,
+        max_output_bytes: usize,
+    },
+    /// A fixed answer with `{param}` placeholders, plus optional extra content blocks.
+    Template {
+        response: String,
+        success: bool,
+        content: Vec<ContentSpec>,
+    },
+}
+
+/// An extra content block of a tool result (beyond the response text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContentSpec {
+    Image {
+        mime_type: String,
+        data: String,
+    },
+    Audio {
+        mime_type: String,
+        data: String,
+    },
+    Resource {
+        uri: String,
+        mime_type: String,
+        text: String,
+    },
+}
+
+/// An MCP prompt, from `prompts/<name>.md`.
+#[derive(Debug, Clone)]
+pub struct Prompt {
+    pub name: String,
+    pub description: String,
+    pub arguments: Vec<PromptArgument>,
+    pub template: String,
+    /// Extra messages after the rendered text; `{{argument}}` is filled in `uri` and `text`.
+    pub content: Vec<ContentSpec>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PromptArgument {
+    pub name: String,
+    pub description: String,
+    pub required: bool,
+}

@@ -1,0 +1,888 @@
+//! Turns a [`WorkflowSource`] into a validated [`Catalog`], collecting every error with its
+//! file and line. `flowmcp check` and server start-up run exactly this code.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use regex::Regex;
+use serde::Deserialize;
+use serde_json::Value;
+use toml::Spanned;
+
+use super::catalog::{
+    Annotations, Catalog, Command, ContentSpec, GLOBAL_CONTEXT, Param, ParamType, Prompt,
+    PromptArgument, RunSpec, ValueSpec,
+};
+use super::error::{LoadError, LoadErrors};
+use super::schema;
+use super::source::{SourceFile, WorkflowSource};
+use super::validate;
+
+/// MCP tools flowmcp serves itself: a command may not take these names.
+pub const RESERVED_TOOL_NAMES: &[&str] = &[
+    "invoke_agent",
+    "invoke_assistant",
+    "perform_action",
+    "new_conversation",
+    "get_all_conversations",
+    "activate_conversation",
+    "post_feedback",
+];
+
+/// Built-in commands of every workflow (they arrive with assistant mode).
+pub const BUILTIN_COMMAND_NAMES: &[&str] = &[
+    "what_can_i_do",
+    "what_is_current_context",
+    "go_up",
+    "reset_context",
+    "abort",
+];
+
+const DEFAULT_TIMEOUT_SECONDS: u64 = 60;
+const MAX_TIMEOUT_SECONDS: u64 = 600;
+const DEFAULT_EXEC_OUTPUT_CAP: usize = 1 << 20;
+
+/// Load and validate a workflow; `is_handler` says which names `kind = "builtin"` may use.
+pub fn load(
+    source: &WorkflowSource,
+    is_handler: &dyn Fn(&str) -> bool,
+) -> Result<Catalog, LoadErrors> {
+    let mut errors = Vec::new();
+    let manifest = parse_manifest(source, &mut errors);
+
+    let mut commands: IndexMap<String, Arc<Command>> = IndexMap::new();
+    let mut available_from: Vec<(Arc<Command>, SourceFile)> = Vec::new();
+    for file in &source.tools {
+        let Some(command) = parse_command(file, &manifest, source, is_handler, &mut errors) else {
+            continue;
+        };
+        if let Some(previous) = commands.get(&command.name) {
+            errors.push(LoadError::new(
+                &file.path,
+                None,
+                format!(
+                    "duplicate command \"{}\" (also defined in {})",
+                    command.name,
+                    previous.source.display()
+                ),
+            ));
+            continue;
+        }
+        let command = Arc::new(command);
+        available_from.push((command.clone(), file.clone()));
+        commands.insert(command.name.clone(), command);
+    }
+    // `available_from` may name commands defined in later files, so check after all are read.
+    for (command, file) in &available_from {
+        for param in &command.params {
+            for source_name in &param.available_from {
+                if !commands.contains_key(source_name) {
+                    errors.push(LoadError::at(
+                        &file.path,
+                        &file.text,
+                        find_offset(&file.text, source_name),
+                        format!(
+                            "parameter \"{}\": available_from names unknown command \"{source_name}\"",
+                            param.name
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+
+    let mut prompts = IndexMap::new();
+    for file in &source.prompts {
+        if let Some(prompt) = parse_prompt(file, &mut errors) {
+            prompts.insert(prompt.name.clone(), prompt);
+        }
+    }
+
+    if !errors.is_empty() {
+        return Err(LoadErrors(errors));
+    }
+    Ok(Catalog {
+        name: manifest.name,
+        description: manifest.description,
+        root: source.root.clone(),
+        contexts: manifest.contexts,
+        commands,
+        prompts,
+        default_timeout_seconds: manifest.default_timeout_seconds,
+    })
+}
+
+// ---------------------------------------------------------------- workflow.toml
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    name: Option<String>,
+    description: Option<String>,
+    #[serde(default)]
+    contexts: IndexMap<String, Spanned<String>>,
+    #[serde(default)]
+    defaults: RawDefaults,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDefaults {
+    timeout_seconds: Option<Spanned<u64>>,
+}
+
+struct Manifest {
+    name: String,
+    description: String,
+    contexts: IndexMap<String, String>,
+    default_timeout_seconds: u64,
+}
+
+fn parse_manifest(source: &WorkflowSource, errors: &mut Vec<LoadError>) -> Manifest {
+    let fallback_name = source
+        .root
+        .as_deref()
+        .and_then(Path::file_name)
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "workflow".to_string());
+    let mut manifest = Manifest {
+        name: fallback_name,
+        description: String::new(),
+        contexts: IndexMap::new(),
+        default_timeout_seconds: DEFAULT_TIMEOUT_SECONDS,
+    };
+    let Some(file) = &source.manifest else {
+        return manifest;
+    };
+    let raw: RawManifest = match toml::from_str(&file.text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            errors.push(toml_error(file, &e));
+            return manifest;
+        }
+    };
+    if let Some(name) = raw.name {
+        manifest.name = name;
+    }
+    manifest.description = raw.description.unwrap_or_default();
+    if let Some(timeout) = raw.defaults.timeout_seconds {
+        let value = *timeout.get_ref();
+        if (1..=MAX_TIMEOUT_SECONDS).contains(&value) {
+            manifest.default_timeout_seconds = value;
+        } else {
+            errors.push(LoadError::at(
+                &file.path,
+                &file.text,
+                Some(timeout.span().start),
+                format!("defaults.timeout_seconds must be between 1 and {MAX_TIMEOUT_SECONDS}, not {value}"),
+            ));
+        }
+    }
+    for (name, parent) in &raw.contexts {
+        let at = Some(parent.span().start);
+        if name == GLOBAL_CONTEXT || !is_identifier(name) {
+            errors.push(LoadError::at(
+                &file.path,
+                &file.text,
+                at,
+                format!("invalid context name \"{name}\": use letters, digits and _"),
+            ));
+        } else if BUILTIN_COMMAND_NAMES.contains(&name.as_str()) {
+            errors.push(LoadError::at(
+                &file.path,
+                &file.text,
+                at,
+                format!("context name \"{name}\" is a built-in command"),
+            ));
+        }
+        let parent_name = parent.get_ref();
+        if parent_name != GLOBAL_CONTEXT && !raw.contexts.contains_key(parent_name) {
+            errors.push(LoadError::at(
+                &file.path,
+                &file.text,
+                at,
+                format!("context \"{name}\" has unknown parent \"{parent_name}\" (use \"*\" for the root)"),
+            ));
+        }
+    }
+    // A parent chain must end at the root; more steps than contexts means a cycle.
+    for (name, parent) in &raw.contexts {
+        let mut current = parent.get_ref().as_str();
+        let mut steps = 0;
+        while current != GLOBAL_CONTEXT && steps <= raw.contexts.len() {
+            match raw.contexts.get(current) {
+                Some(next) => current = next.get_ref(),
+                None => break,
+            }
+            steps += 1;
+        }
+        if steps > raw.contexts.len() {
+            errors.push(LoadError::at(
+                &file.path,
+                &file.text,
+                Some(parent.span().start),
+                format!("context \"{name}\" is part of a parent cycle"),
+            ));
+        }
+    }
+    manifest.contexts = raw
+        .contexts
+        .into_iter()
+        .map(|(name, parent)| (name, parent.into_inner()))
+        .collect();
+    manifest
+}
+
+// ---------------------------------------------------------------- tools/<name>.toml
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCommand {
+    name: Option<Spanned<String>>,
+    description: Option<String>,
+    context: Option<Spanned<String>>,
+    #[serde(default)]
+    utterances: Vec<String>,
+    #[serde(default)]
+    annotations: RawAnnotations,
+    #[serde(default)]
+    parameters: IndexMap<String, Spanned<RawParam>>,
+    run: Option<Spanned<RawRun>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAnnotations {
+    title: Option<String>,
+    read_only: Option<bool>,
+    destructive: Option<bool>,
+    idempotent: Option<bool>,
+    open_world: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParam {
+    #[serde(rename = "type")]
+    ty: Option<Spanned<String>>,
+    #[serde(default)]
+    description: String,
+    required: Option<bool>,
+    default: Option<toml::Value>,
+    pattern: Option<Spanned<String>>,
+    #[serde(rename = "enum")]
+    enum_values: Option<Vec<toml::Value>>,
+    #[serde(default)]
+    examples: Vec<toml::Value>,
+    #[serde(default)]
+    available_from: Vec<String>,
+    items: Option<Spanned<RawItems>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawItems {
+    #[serde(rename = "type")]
+    ty: Spanned<String>,
+    pattern: Option<Spanned<String>>,
+    #[serde(rename = "enum")]
+    enum_values: Option<Vec<toml::Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRun {
+    kind: Spanned<String>,
+    handler: Option<Spanned<String>>,
+    command: Option<Vec<String>>,
+    timeout_seconds: Option<u64>,
+    max_output_bytes: Option<usize>,
+    response: Option<String>,
+    success: Option<bool>,
+    #[serde(default)]
+    content: Vec<RawContent>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, tag = "type", rename_all = "lowercase")]
+enum RawContent {
+    Image {
+        mime_type: String,
+        data: String,
+    },
+    Audio {
+        mime_type: String,
+        data: String,
+    },
+    Resource {
+        uri: String,
+        mime_type: String,
+        text: String,
+    },
+}
+
+impl RawContent {
+    fn into_spec(self) -> ContentSpec {
+        match self {
+            Self::Image { mime_type, data } => ContentSpec::Image { mime_type, data },
+            Self::Audio { mime_type, data } => ContentSpec::Audio { mime_type, data },
+            Self::Resource {
+                uri,
+                mime_type,
+                text,
+            } => ContentSpec::Resource {
+                uri,
+                mime_type,
+                text,
+            },
+        }
+    }
+}
+
+/// Errors of one file, all pointing into it.
+struct FileErrors<'a> {
+    file: &'a SourceFile,
+    errors: &'a mut Vec<LoadError>,
+    count: usize,
+}
+
+impl FileErrors<'_> {
+    fn push(&mut self, offset: Option<usize>, message: impl Into<String>) {
+        self.count += 1;
+        self.errors.push(LoadError::at(
+            &self.file.path,
+            &self.file.text,
+            offset,
+            message,
+        ));
+    }
+}
+
+fn parse_command(
+    file: &SourceFile,
+    manifest: &Manifest,
+    source: &WorkflowSource,
+    is_handler: &dyn Fn(&str) -> bool,
+    errors: &mut Vec<LoadError>,
+) -> Option<Command> {
+    let raw: RawCommand = match toml::from_str(&file.text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            errors.push(toml_error(file, &e));
+            return None;
+        }
+    };
+    let mut errs = FileErrors {
+        file,
+        errors,
+        count: 0,
+    };
+
+    let stem = file
+        .path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (name, name_at) = match &raw.name {
+        Some(name) => (name.get_ref().clone(), Some(name.span().start)),
+        None => (stem, None),
+    };
+    if !is_tool_name(&name) {
+        errs.push(
+            name_at,
+            format!("invalid command name \"{name}\": start with a letter, then letters, digits, _ or - (at most 64)"),
+        );
+    } else if RESERVED_TOOL_NAMES.contains(&name.as_str()) {
+        errs.push(
+            name_at,
+            format!("command name \"{name}\" collides with flowmcp's built-in tool"),
+        );
+    } else if BUILTIN_COMMAND_NAMES.contains(&name.as_str()) {
+        errs.push(
+            name_at,
+            format!("command name \"{name}\" collides with a built-in command"),
+        );
+    }
+
+    let description = raw.description.unwrap_or_default();
+    if description.trim().is_empty() {
+        errs.push(None, "missing description: say what the command does");
+    }
+
+    let context = match raw.context {
+        Some(context) => {
+            let value = context.get_ref();
+            if value != GLOBAL_CONTEXT && !manifest.contexts.contains_key(value) {
+                errs.push(
+                    Some(context.span().start),
+                    format!("context \"{value}\" does not exist (declare it under [contexts] in workflow.toml, or use \"*\")"),
+                );
+            }
+            context.into_inner()
+        }
+        None => GLOBAL_CONTEXT.to_string(),
+    };
+
+    let mut params = Vec::new();
+    for (param_name, raw_param) in raw.parameters {
+        if let Some(param) = parse_param(&param_name, raw_param, &mut errs) {
+            params.push(param);
+        }
+    }
+
+    let run = match raw.run {
+        Some(run) => parse_run(run, source, is_handler, &params, &mut errs),
+        None => {
+            errs.push(None, "missing [run] table: say how the command runs (kind = \"builtin\", \"exec\" or \"template\")");
+            None
+        }
+    };
+
+    if errs.count > 0 {
+        return None;
+    }
+    let run = run?;
+    let input_schema = Arc::new(schema::input_schema(&params));
+    Some(Command {
+        name,
+        description,
+        context,
+        utterances: raw.utterances,
+        params,
+        annotations: Annotations {
+            title: raw.annotations.title,
+            read_only: raw.annotations.read_only,
+            destructive: raw.annotations.destructive,
+            idempotent: raw.annotations.idempotent,
+            open_world: raw.annotations.open_world,
+        },
+        run,
+        input_schema,
+        source: file.path.clone(),
+    })
+}
+
+fn parse_param(name: &str, raw: Spanned<RawParam>, errs: &mut FileErrors<'_>) -> Option<Param> {
+    let at = Some(raw.span().start);
+    let raw = raw.into_inner();
+    let before = errs.count;
+    if !is_identifier(name) {
+        errs.push(
+            at,
+            format!("invalid parameter name \"{name}\": use letters, digits and _"),
+        );
+    }
+    let ty = match &raw.ty {
+        Some(ty) => parse_type(name, ty, errs),
+        None => {
+            errs.push(at, format!("parameter \"{name}\": missing type (string, integer, number, boolean, array or object)"));
+            None
+        }
+    };
+    let ty = ty?;
+    let pattern = raw
+        .pattern
+        .as_ref()
+        .and_then(|p| compile_pattern(name, ty, p, errs));
+    let enum_values = raw
+        .enum_values
+        .map(|values| values.into_iter().map(to_json).collect::<Vec<_>>());
+    let items = match (ty, raw.items) {
+        (ParamType::Array, Some(items)) => {
+            let items_at = Some(items.span().start);
+            let items = items.into_inner();
+            let item_ty = parse_type(name, &items.ty, errs);
+            match item_ty {
+                Some(ParamType::Array) | Some(ParamType::Object) => {
+                    errs.push(
+                        items_at,
+                        format!("parameter \"{name}\": items must be a scalar type"),
+                    );
+                    None
+                }
+                Some(item_ty) => {
+                    let item_pattern = items
+                        .pattern
+                        .as_ref()
+                        .and_then(|p| compile_pattern(name, item_ty, p, errs));
+                    Some(Box::new(ValueSpec {
+                        ty: item_ty,
+                        pattern: item_pattern,
+                        enum_values: items
+                            .enum_values
+                            .map(|v| v.into_iter().map(to_json).collect()),
+                        items: None,
+                    }))
+                }
+                None => None,
+            }
+        }
+        (_, Some(items)) => {
+            errs.push(
+                Some(items.span().start),
+                format!("parameter \"{name}\": items is only for arrays"),
+            );
+            None
+        }
+        (_, None) => None,
+    };
+    let spec = ValueSpec {
+        ty,
+        pattern,
+        enum_values,
+        items,
+    };
+    // Enum members, the default and the examples must themselves be valid values: a wrong
+    // example teaches an LLM to send a wrong value.
+    if let Some(values) = &spec.enum_values {
+        for value in values {
+            if let Err(problem) = validate::check_type_only(&spec, value) {
+                errs.push(
+                    at,
+                    format!("parameter \"{name}\": enum member {value} {problem}"),
+                );
+            }
+        }
+    }
+    let default = raw.default.map(to_json);
+    if let Some(value) = &default
+        && let Err(problem) = validate::check_value(&spec, value)
+    {
+        errs.push(
+            at,
+            format!("parameter \"{name}\": default {value} {problem}"),
+        );
+    }
+    let examples: Vec<Value> = raw.examples.into_iter().map(to_json).collect();
+    for value in &examples {
+        if let Err(problem) = validate::check_value(&spec, value) {
+            errs.push(
+                at,
+                format!("parameter \"{name}\": example {value} {problem}"),
+            );
+        }
+    }
+    if errs.count > before {
+        return None;
+    }
+    Some(Param {
+        name: name.to_string(),
+        description: raw.description,
+        required: raw.required.unwrap_or(true) && default.is_none(),
+        spec,
+        default,
+        examples,
+        available_from: raw.available_from,
+    })
+}
+
+fn parse_type(param: &str, ty: &Spanned<String>, errs: &mut FileErrors<'_>) -> Option<ParamType> {
+    let parsed = ParamType::parse(ty.get_ref());
+    if parsed.is_none() {
+        errs.push(
+            Some(ty.span().start),
+            format!(
+                "parameter \"{param}\": unknown type \"{}\" (expected string, integer, number, boolean, array or object)",
+                ty.get_ref()
+            ),
+        );
+    }
+    parsed
+}
+
+fn compile_pattern(
+    param: &str,
+    ty: ParamType,
+    pattern: &Spanned<String>,
+    errs: &mut FileErrors<'_>,
+) -> Option<Regex> {
+    let at = Some(pattern.span().start);
+    if ty != ParamType::String {
+        errs.push(
+            at,
+            format!(
+                "parameter \"{param}\": pattern applies only to strings, not {}",
+                ty.as_str()
+            ),
+        );
+        return None;
+    }
+    match Regex::new(pattern.get_ref()) {
+        Ok(regex) => Some(regex),
+        Err(e) => {
+            // The regex error is multi-line; its last line says what is wrong.
+            let reason = e.to_string();
+            let reason = reason
+                .lines()
+                .last()
+                .unwrap_or("invalid")
+                .trim()
+                .to_string();
+            errs.push(
+                at,
+                format!("parameter \"{param}\": bad regex pattern: {reason}"),
+            );
+            None
+        }
+    }
+}
+
+fn parse_run(
+    run: Spanned<RawRun>,
+    source: &WorkflowSource,
+    is_handler: &dyn Fn(&str) -> bool,
+    params: &[Param],
+    errs: &mut FileErrors<'_>,
+) -> Option<RunSpec> {
+    let at = Some(run.span().start);
+    let run = run.into_inner();
+    let kind_at = Some(run.kind.span().start);
+    let timeout = run
+        .timeout_seconds
+        .unwrap_or(DEFAULT_TIMEOUT_SECONDS.min(30));
+    if !(1..=MAX_TIMEOUT_SECONDS).contains(&timeout) {
+        errs.push(
+            at,
+            format!(
+                "run.timeout_seconds must be between 1 and {MAX_TIMEOUT_SECONDS}, not {timeout}"
+            ),
+        );
+    }
+    match run.kind.get_ref().as_str() {
+        "builtin" => match run.handler {
+            Some(handler) if is_handler(handler.get_ref()) => Some(RunSpec::Builtin {
+                handler: handler.into_inner(),
+            }),
+            Some(handler) => {
+                errs.push(
+                    Some(handler.span().start),
+                    format!(
+                        "missing handler: no builtin handler named \"{}\" is registered",
+                        handler.get_ref()
+                    ),
+                );
+                None
+            }
+            None => {
+                errs.push(
+                    kind_at,
+                    "kind = \"builtin\" needs handler = \"<registered name>\"",
+                );
+                None
+            }
+        },
+        "exec" => {
+            let command = run.command.unwrap_or_default();
+            if command
+                .first()
+                .is_none_or(|program| program.trim().is_empty())
+            {
+                errs.push(
+                    kind_at,
+                    "kind = \"exec\" needs command = [\"program\", \"arg\", …]",
+                );
+                return None;
+            }
+            if source.root.is_none() {
+                errs.push(
+                    kind_at,
+                    "kind = \"exec\" needs a workflow folder on disk to run in",
+                );
+                return None;
+            }
+            Some(RunSpec::Exec {
+                command,
+                timeout_seconds: timeout,
+                max_output_bytes: run.max_output_bytes.unwrap_or(DEFAULT_EXEC_OUTPUT_CAP),
+            })
+        }
+        "template" => {
+            let Some(response) = run.response else {
+                errs.push(kind_at, "kind = \"template\" needs response = \"…\"");
+                return None;
+            };
+            for placeholder in super::template::placeholders(&response) {
+                if !params.iter().any(|p| p.name == placeholder) {
+                    errs.push(
+                        kind_at,
+                        format!("response uses {{{placeholder}}} but the command has no parameter \"{placeholder}\""),
+                    );
+                }
+            }
+            let content = run.content.into_iter().map(RawContent::into_spec).collect();
+            Some(RunSpec::Template {
+                response,
+                success: run.success.unwrap_or(true),
+                content,
+            })
+        }
+        other => {
+            errs.push(
+                kind_at,
+                format!("unknown executor \"{other}\" (expected builtin, exec or template)"),
+            );
+            None
+        }
+    }
+}
+
+// ---------------------------------------------------------------- prompts/<name>.md
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPromptFront {
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    arguments: IndexMap<String, RawPromptArgument>,
+    /// Extra messages after the text: images, audio, embedded resources.
+    #[serde(default)]
+    content: Vec<RawContent>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPromptArgument {
+    #[serde(default)]
+    description: String,
+    required: Option<bool>,
+}
+
+fn parse_prompt(file: &SourceFile, errors: &mut Vec<LoadError>) -> Option<Prompt> {
+    let name = file
+        .path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut errs = FileErrors {
+        file,
+        errors,
+        count: 0,
+    };
+    if !is_tool_name(&name) {
+        errs.push(
+            None,
+            format!("invalid prompt name \"{name}\" (from the file name)"),
+        );
+        return None;
+    }
+    let text = file.text.strip_prefix('\u{feff}').unwrap_or(&file.text);
+    let (front, template, template_offset) = match split_front_matter(text) {
+        Some(parts) => parts,
+        None => (String::new(), text.to_string(), 0),
+    };
+    let front: RawPromptFront = match toml::from_str(&front) {
+        Ok(front) => front,
+        Err(e) => {
+            // Front matter starts on line 2 (after the opening +++).
+            let line = e.span().map(|s| super::error::line_of(&front, s.start) + 1);
+            errs.count += 1;
+            errs.errors.push(LoadError::new(
+                &file.path,
+                line,
+                format!("front matter: {}", e.message()),
+            ));
+            return None;
+        }
+    };
+    let arguments: Vec<PromptArgument> = front
+        .arguments
+        .into_iter()
+        .map(|(name, arg)| PromptArgument {
+            name,
+            description: arg.description,
+            required: arg.required.unwrap_or(true),
+        })
+        .collect();
+    for placeholder in super::template::prompt_placeholders(&template) {
+        if !arguments.iter().any(|a| a.name == placeholder.name) {
+            errs.push(
+                Some(template_offset + placeholder.offset),
+                format!(
+                    "template uses {{{{{}}}}} but no such argument is declared",
+                    placeholder.name
+                ),
+            );
+        }
+    }
+    if errs.count > 0 {
+        return None;
+    }
+    Some(Prompt {
+        name,
+        description: front.description,
+        arguments,
+        template,
+        content: front
+            .content
+            .into_iter()
+            .map(RawContent::into_spec)
+            .collect(),
+    })
+}
+
+/// Split `+++\n<toml>\n+++\n<body>`; returns the TOML, the body and the body's byte offset.
+fn split_front_matter(text: &str) -> Option<(String, String, usize)> {
+    let rest = text
+        .strip_prefix("+++\n")
+        .or_else(|| text.strip_prefix("+++\r\n"))?;
+    let header_len = text.len() - rest.len();
+    let mut offset = 0;
+    for line in rest.split_inclusive('\n') {
+        if line.trim_end() == "+++" {
+            let front = rest[..offset].to_string();
+            let body_start = header_len + offset + line.len();
+            return Some((front, text[body_start..].to_string(), body_start));
+        }
+        offset += line.len();
+    }
+    None
+}
+
+// ---------------------------------------------------------------- helpers
+
+fn toml_error(file: &SourceFile, e: &toml::de::Error) -> LoadError {
+    LoadError::at(
+        &file.path,
+        &file.text,
+        e.span().map(|s| s.start),
+        e.message().trim().to_string(),
+    )
+}
+
+fn to_json(value: toml::Value) -> Value {
+    match value {
+        toml::Value::String(s) => Value::String(s),
+        toml::Value::Integer(i) => Value::from(i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
+        toml::Value::Boolean(b) => Value::Bool(b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Array(items) => Value::Array(items.into_iter().map(to_json).collect()),
+        toml::Value::Table(table) => {
+            Value::Object(table.into_iter().map(|(k, v)| (k, to_json(v))).collect())
+        }
+    }
+}
+
+fn find_offset(text: &str, needle: &str) -> Option<usize> {
+    text.find(&format!("\"{needle}\""))
+        .or_else(|| text.find(needle))
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.len() <= 64
+}
+
+/// MCP tool names: a letter first, then letters, digits, `_` or `-`, at most 64 characters.
+fn is_tool_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && name.len() <= 64
+}

@@ -1,0 +1,146 @@
+//! `flowmcp check`: good workflows pass; every kind of load error is reported with path:line.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+fn check(dir: &Path) -> (bool, String, String) {
+    let out = Command::new(common::bin())
+        .arg("check")
+        .arg(dir)
+        .output()
+        .expect("run check");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn shipped_workflows_pass() {
+    let root = common::repo_root();
+    for dir in [
+        root.clone(),
+        root.join("examples/hello"),
+        root.join("tests/fixtures/exec"),
+    ] {
+        let (ok, stdout, stderr) = check(&dir);
+        assert!(ok, "{}: {stderr}", dir.display());
+        assert!(stdout.starts_with("ok: workflow"), "{stdout}");
+    }
+    // No argument: the embedded demo.
+    let out = Command::new(common::bin())
+        .arg("check")
+        .output()
+        .expect("run check");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"retail\""));
+}
+
+fn write(dir: &Path, rel: &str, text: &str) {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, text).expect("write");
+}
+
+#[test]
+fn every_error_names_file_and_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    write(
+        d,
+        "workflow.toml",
+        "name = \"broken\"\n[contexts]\nOrder = \"*\"\n",
+    );
+    write(
+        d,
+        "tools/bad_type.toml",
+        "description = \"x\"\n\n[parameters.a]\ntype = \"strin\"\n\n[run]\nkind = \"template\"\nresponse = \"ok\"\n",
+    );
+    write(
+        d,
+        "tools/bad_regex.toml",
+        "description = \"x\"\n[parameters.a]\ntype = \"string\"\npattern = '^(unclosed'\n[run]\nkind = \"template\"\nresponse = \"ok\"\n",
+    );
+    write(
+        d,
+        "tools/bad_kind.toml",
+        "description = \"x\"\n[run]\nkind = \"teleport\"\n",
+    );
+    write(
+        d,
+        "tools/no_handler.toml",
+        "description = \"x\"\n[run]\nkind = \"builtin\"\nhandler = \"nope.nothing\"\n",
+    );
+    write(
+        d,
+        "tools/bad_context.toml",
+        "description = \"x\"\ncontext = \"Basket\"\n[run]\nkind = \"template\"\nresponse = \"ok\"\n",
+    );
+    write(
+        d,
+        "tools/dup_a.toml",
+        "name = \"dup\"\ndescription = \"x\"\n[run]\nkind = \"template\"\nresponse = \"ok\"\n",
+    );
+    write(
+        d,
+        "tools/dup_b.toml",
+        "name = \"dup\"\ndescription = \"x\"\n[run]\nkind = \"template\"\nresponse = \"ok\"\n",
+    );
+    write(
+        d,
+        "tools/perform_action.toml",
+        "description = \"x\"\n[run]\nkind = \"template\"\nresponse = \"ok\"\n",
+    );
+    write(d, "tools/syntax.toml", "description = \"x\"\n[run\n");
+    write(
+        d,
+        "tools/unknown_key.toml",
+        "description = \"x\"\ncolour = \"red\"\n[run]\nkind = \"template\"\nresponse = \"ok\"\n",
+    );
+
+    let (ok, _, stderr) = check(d);
+    assert!(!ok, "check must fail");
+    let tools = d.join("tools");
+    let expect = |file: &str, line: Option<usize>, needle: &str| {
+        let path = tools.join(file);
+        let prefix = match line {
+            Some(line) => format!("{}:{line}: ", path.display()),
+            None => format!("{}: ", path.display()),
+        };
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.starts_with(&prefix) && l.contains(needle)),
+            "expected `{prefix}…{needle}…` in:\n{stderr}"
+        );
+    };
+    expect("bad_type.toml", Some(4), "unknown type \"strin\"");
+    expect("bad_regex.toml", Some(4), "bad regex pattern");
+    expect("bad_kind.toml", Some(3), "unknown executor \"teleport\"");
+    expect("no_handler.toml", Some(4), "missing handler");
+    expect(
+        "bad_context.toml",
+        Some(2),
+        "context \"Basket\" does not exist",
+    );
+    expect("dup_b.toml", None, "duplicate command \"dup\"");
+    expect(
+        "perform_action.toml",
+        None,
+        "collides with flowmcp's built-in tool",
+    );
+    expect("syntax.toml", Some(2), "");
+    expect("unknown_key.toml", Some(2), "colour");
+    assert!(stderr.contains("9 error(s)"), "{stderr}");
+}
+
+#[test]
+fn a_missing_folder_is_a_clear_error() {
+    let (ok, _, stderr) = check(Path::new("/definitely/not/here"));
+    assert!(!ok);
+    assert!(stderr.contains("/definitely/not/here"), "{stderr}");
+    assert!(stderr.contains("no such directory"), "{stderr}");
+}
