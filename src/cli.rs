@@ -24,15 +24,10 @@ pub struct GlobalArgs {
     /// Where RocksDB and keys live; default: $XDG_DATA_HOME/flowmcp.
     #[arg(long, global = true, env = "FLOWMCP_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Channel of stdio and `--auth none` requests.
-    #[arg(
-        long,
-        global = true,
-        env = "FLOWMCP_CHANNEL",
-        default_value = "local",
-        value_name = "ID"
-    )]
-    pub channel: String,
+    /// Channel of stdio and `--auth none` requests (default "local"); for `export`, the one
+    /// channel to export (default: all).
+    #[arg(long, global = true, env = "FLOWMCP_CHANNEL", value_name = "ID")]
+    pub channel: Option<String>,
     /// User id recorded with stdio and `--auth none` requests.
     #[arg(long, global = true, env = "FLOWMCP_USER", value_name = "ID")]
     pub user: Option<String>,
@@ -48,6 +43,13 @@ pub enum CliCommand {
     Check {
         /// The folder to check; default: --workflow, else the embedded demo.
         dir: Option<PathBuf>,
+    },
+    /// Write every conversation (or one channel's, with --channel) as JSONL; works while a
+    /// server is running on the same data dir.
+    Export {
+        /// Where to write; "-" or nothing is stdout.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
 }
 

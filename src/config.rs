@@ -9,6 +9,9 @@ use anyhow::{Context, bail};
 use crate::cli::{AuthMode, GlobalArgs, ServeArgs};
 use crate::session::ChannelId;
 
+/// The channel of stdio and `--auth none` requests when `--channel` is not given.
+pub const DEFAULT_CHANNEL: &str = "local";
+
 /// Which workflow to serve.
 #[derive(Debug, Clone)]
 pub enum WorkflowChoice {
@@ -27,16 +30,14 @@ pub struct Settings {
 
 impl Settings {
     pub fn from_args(args: &GlobalArgs) -> anyhow::Result<Self> {
-        let channel = ChannelId::parse(&args.channel).context("invalid --channel")?;
+        let data_dir = data_dir(args)?;
+        let channel = ChannelId::parse(args.channel.as_deref().unwrap_or(DEFAULT_CHANNEL))
+            .context("invalid --channel")?;
         if let Some(user) = &args.user
             && (user.is_empty() || user.len() > 128 || user.chars().any(char::is_control))
         {
             bail!("invalid --user: 1 to 128 printable characters");
         }
-        let data_dir = match &args.data_dir {
-            Some(dir) => dir.clone(),
-            None => default_data_dir()?,
-        };
         Ok(Self {
             workflow: args
                 .workflow
@@ -46,6 +47,14 @@ impl Settings {
             channel,
             user: args.user.clone(),
         })
+    }
+}
+
+/// `--data-dir`, else `$XDG_DATA_HOME/flowmcp`, else `~/.local/share/flowmcp`.
+pub fn data_dir(args: &GlobalArgs) -> anyhow::Result<PathBuf> {
+    match &args.data_dir {
+        Some(dir) => Ok(dir.clone()),
+        None => default_data_dir(),
     }
 }
 

@@ -24,6 +24,7 @@ mod logging;
 pub mod mcp;
 pub mod session;
 pub mod store;
+pub mod trace;
 pub mod workflow;
 
 use std::process::ExitCode;
@@ -38,11 +39,16 @@ use config::{ServeSettings, Settings, WorkflowChoice};
 use exec::Caller;
 use mcp::FlowServer;
 
+/// How often idle sessions are looked for, and how long unused before they leave memory.
+const SESSION_SWEEP: std::time::Duration = std::time::Duration::from_secs(60);
+const SESSION_IDLE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 /// Run one CLI invocation to completion.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     logging::init();
     match &cli.command {
         CliCommand::Check { dir } => check(dir.clone().or(cli.global.workflow.clone())),
+        CliCommand::Export { output } => export(&cli.global, output.as_deref()),
         CliCommand::Stdio => {
             let settings = Settings::from_args(&cli.global)?;
             runtime()?.block_on(async {
@@ -69,7 +75,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn caller(settings: &Settings) -> Caller {
     Caller {
-        channel_id: settings.channel.to_string(),
+        channel_id: settings.channel.clone(),
         user_id: settings.user.clone(),
     }
 }
@@ -103,6 +109,36 @@ fn check(dir: Option<std::path::PathBuf>) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// `flowmcp export`: JSONL of every conversation (or one channel's) to a file or stdout.
+fn export(global: &cli::GlobalArgs, output: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    let data_dir = config::data_dir(global)?;
+    let channel = global
+        .channel
+        .as_deref()
+        .map(session::ChannelId::parse)
+        .transpose()
+        .context("invalid --channel")?;
+    let count = match output {
+        None => {
+            store::export::export_jsonl(&data_dir, channel.as_ref(), &mut std::io::stdout().lock())?
+        }
+        Some(path) if path.as_os_str() == "-" => {
+            store::export::export_jsonl(&data_dir, channel.as_ref(), &mut std::io::stdout().lock())?
+        }
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            let mut writer = std::io::BufWriter::new(file);
+            let count = store::export::export_jsonl(&data_dir, channel.as_ref(), &mut writer)?;
+            std::io::Write::flush(&mut writer)
+                .with_context(|| format!("writing {}", path.display()))?;
+            count
+        }
+    };
+    tracing::info!(conversations = count, "exported");
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn serve_http(settings: Settings, serve: ServeSettings) -> anyhow::Result<()> {
     let app = App::open(&settings)?;
     let listener = TcpListener::bind(serve.addr)
@@ -110,6 +146,8 @@ async fn serve_http(settings: Settings, serve: ServeSettings) -> anyhow::Result<
         .with_context(|| format!("cannot listen on {}", serve.addr))?;
     let addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();
+    app.sessions()
+        .spawn_evictor(SESSION_SWEEP, SESSION_IDLE, shutdown.clone());
     let router = mcp::http::router(
         FlowServer::new(app, caller(&settings)),
         &serve,

@@ -25,7 +25,7 @@ fn open(data_dir: &Path) -> App {
 
 fn caller() -> Caller {
     Caller {
-        channel_id: "exec-test".into(),
+        channel_id: ChannelId::parse("exec-test").expect("valid channel"),
         user_id: Some("tester".into()),
     }
 }
@@ -196,4 +196,24 @@ async fn bad_input_is_refused_before_anything_runs() {
         .await
         .expect_err("bad timeout");
     assert!(matches!(err, ActionError::InvalidTimeout(0)));
+}
+
+#[tokio::test]
+async fn the_hello_example_runs_its_script() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = App::open(&Settings {
+        workflow: WorkflowChoice::Dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hello")),
+        data_dir: dir.path().to_path_buf(),
+        channel: ChannelId::parse("hello").expect("valid channel"),
+        user: None,
+    })
+    .expect("examples/hello loads");
+    let sum = run(
+        &app,
+        "add_two_numbers",
+        json!({"first_num": 2, "second_num": 3.5}),
+    )
+    .await;
+    assert!(sum.success, "{sum:?}");
+    assert!(sum.response.contains("5.5"), "{}", sum.response);
 }

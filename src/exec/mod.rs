@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::session::ChannelId;
 use crate::workflow::{Command, ContentSpec, RunSpec, template};
 use builtin::{BuiltinRegistry, BuiltinRequest};
 use output::CommandResponse;
@@ -24,7 +25,7 @@ use output::CommandResponse;
 /// Who runs a command.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub channel_id: String,
+    pub channel_id: ChannelId,
     pub user_id: Option<String>,
 }
 
@@ -69,7 +70,7 @@ impl Executors {
                     handler(&BuiltinRequest {
                         command_name: &name,
                         params: &params,
-                        channel_id: &caller.channel_id,
+                        channel_id: caller.channel_id.as_str(),
                         user_id: caller.user_id.as_deref(),
                     })
                 })
@@ -101,7 +102,7 @@ impl Executors {
                     workdir,
                     command_name: &command.name,
                     params: &params,
-                    channel_id: &caller.channel_id,
+                    channel_id: caller.channel_id.as_str(),
                     user_id: caller.user_id.as_deref(),
                     timeout: Duration::from_secs(*timeout_seconds),
                     max_output_bytes: *max_output_bytes,

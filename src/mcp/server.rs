@@ -4,15 +4,19 @@ use std::sync::Arc;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, ErrorData as McpError, GetPromptRequestParams,
-    GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult, ListToolsResult,
-    PaginatedRequestParams, Prompt, PromptArgument, PromptMessage, Role, ServerCapabilities,
+    GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    Prompt, PromptArgument, PromptMessage, ReadResourceRequestParams, ReadResourceResponse,
+    ReadResourceResult, Resource, ResourceContents, ResourceTemplate, Role, ServerCapabilities,
     ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler};
 use serde_json::{Map, Value};
 
+use super::conversation_tools::{self, CONVERSATION_SCHEME};
 use super::tools::{self, PERFORM_ACTION, ToolSet};
+use crate::app::ConversationError;
 use crate::app::{ActionError, App};
 use crate::exec::Caller;
 use crate::workflow::{ContentSpec, template};
@@ -99,6 +103,7 @@ impl ServerHandler for FlowServer {
         let capabilities = ServerCapabilities::builder()
             .enable_tools()
             .enable_prompts()
+            .enable_resources()
             .build();
         let mut instructions = format!(
             "Workflow \"{}\". Call a command's own tool, or perform_action with its name and parameters.",
@@ -134,6 +139,13 @@ impl ServerHandler for FlowServer {
         if request.name == PERFORM_ACTION {
             return Ok(self.perform_action(args).await);
         }
+        if conversation_tools::is_conversation_tool(&request.name) {
+            return Ok(
+                conversation_tools::call(&self.app, &self.caller, &request.name, args)
+                    .await
+                    .into(),
+            );
+        }
         if self.app.catalog().command(&request.name).is_none() {
             return Err(McpError::invalid_params(
                 format!(
@@ -145,6 +157,76 @@ impl ServerHandler for FlowServer {
         }
         let params = Value::Object(args.clone());
         Ok(self.run_command(&request.name, Some(&params), None).await)
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let conversations = self
+            .app
+            .list_conversations(&self.caller, Some(100))
+            .await
+            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        let resources = conversations
+            .into_iter()
+            .map(|c| {
+                let name = if c.topic.is_empty() {
+                    format!("conversation {}", c.conversation_id)
+                } else {
+                    c.topic.clone()
+                };
+                Resource::new(format!("{CONVERSATION_SCHEME}{}", c.conversation_id), name)
+                    .with_description(c.summary)
+                    .with_mime_type("application/json")
+            })
+            .collect();
+        Ok(ListResourcesResult::with_all_items(resources))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        let template = ResourceTemplate::new(format!("{CONVERSATION_SCHEME}{{conversation_id}}"), "conversation")
+            .with_description("One conversation of this channel: its summary and every turn with its traces and feedback")
+            .with_mime_type("application/json");
+        Ok(ListResourceTemplatesResult::with_all_items(vec![template]))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let not_found =
+            || McpError::resource_not_found(format!("no resource {}", request.uri), None);
+        let Some(id) = conversation_tools::parse_conversation_uri(&request.uri) else {
+            return Err(not_found());
+        };
+        let (summary, turns) = match self.app.conversation_turns(&self.caller, id).await {
+            Ok(found) => found,
+            Err(ConversationError::UnknownConversation(_)) => return Err(not_found()),
+            Err(e) => return Err(McpError::internal_error(e.to_string(), None)),
+        };
+        let body = serde_json::json!({
+            "channel_id": self.caller.channel_id.as_str(),
+            "conversation_id": summary.conversation_id,
+            "topic": summary.topic,
+            "summary": summary.summary,
+            "created_at": summary.created_at,
+            "updated_at": summary.updated_at,
+            "turns": turns,
+        });
+        let contents = ResourceContents::TextResourceContents {
+            uri: request.uri.clone(),
+            mime_type: Some("application/json".into()),
+            text: body.to_string(),
+            meta: None,
+        };
+        Ok(ReadResourceResult::new(vec![contents]).into())
     }
 
     async fn list_prompts(

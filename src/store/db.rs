@@ -131,6 +131,44 @@ impl Db {
     }
 }
 
+impl Db {
+    /// The last `(key, value)` whose key starts with `prefix` (keys after the prefix are at
+    /// most 16 bytes: every flowmcp key suffix is one or two big-endian u64s).
+    pub fn last_with_prefix(
+        &self,
+        family: &'static str,
+        prefix: &[u8],
+    ) -> Result<Option<KeyValue>, DbError> {
+        Ok(self.scan_prefix_rev(family, prefix, 1)?.into_iter().next())
+    }
+
+    /// Up to `limit` entries whose key starts with `prefix`, last key first.
+    pub fn scan_prefix_rev(
+        &self,
+        family: &'static str,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<KeyValue>, DbError> {
+        let cf = self.family(family)?;
+        let mut upper = prefix.to_vec();
+        upper.extend_from_slice(&[0xFF; 17]);
+        let mut iter = self.inner.raw_iterator_cf(cf);
+        iter.seek_for_prev(&upper);
+        let mut out = Vec::new();
+        while out.len() < limit && iter.valid() {
+            match (iter.key(), iter.value()) {
+                (Some(key), Some(value)) if key.starts_with(prefix) => {
+                    out.push((key.to_vec(), value.to_vec()))
+                }
+                _ => break,
+            }
+            iter.prev();
+        }
+        iter.status()?;
+        Ok(out)
+    }
+}
+
 /// Writes collected for [`Db::write`].
 pub struct Batch<'a> {
     db: &'a Db,

@@ -1,23 +1,19 @@
-//! The engine behind every transport: the loaded workflow, its executors and the store.
-//!
-//! MCP (stdio and HTTP) and, later, the REST shim call the same `App` methods, so a command
-//! behaves the same whichever way it is reached. `App` is a cheap cloneable handle.
+//! `perform_action`: validate the parameters, run the command within its timeout, and store
+//! the turn with its trace events before the answer goes out.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::config::{Settings, WorkflowChoice};
-use crate::demo;
-use crate::exec::builtin::BuiltinRegistry;
-use crate::exec::output::CommandOutput;
-use crate::exec::{Caller, Executors};
-use crate::store::Db;
+use super::App;
+use crate::exec::Caller;
+use crate::exec::output::{CommandOutput, CommandResponse};
+use crate::session::now_ms;
+use crate::store::conversations::{ConversationStore, StoreError, Turn, TurnMode};
+use crate::trace::TraceSink;
+use crate::workflow::ContentSpec;
 use crate::workflow::catalog::GLOBAL_CONTEXT;
 use crate::workflow::validate::{self, FieldError};
-use crate::workflow::{self, Catalog, ContentSpec, RunSpec, WorkflowSource};
 
 /// Bounds on a caller's `timeout_seconds` (DESIGN §6).
 pub const TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=600;
@@ -39,6 +35,9 @@ pub enum ActionError {
     InvalidTimeout(u64),
     #[error("{command} produced no output within {seconds} s")]
     TimedOut { command: String, seconds: u64 },
+    /// The turn could not be stored, so no answer is given (it would not be durable).
+    #[error("the turn could not be recorded: {0}")]
+    Store(#[from] StoreError),
 }
 
 fn suggestion_text(suggestion: &Option<String>) -> String {
@@ -55,69 +54,9 @@ pub struct ActionOutcome {
     pub content: Vec<ContentSpec>,
 }
 
-#[derive(Clone)]
-pub struct App {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    catalog: Catalog,
-    executors: Executors,
-    #[allow(dead_code)] // conversations and channel state will live here too
-    db: Db,
-}
-
-impl std::fmt::Debug for App {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App")
-            .field("workflow", &self.inner.catalog.name)
-            .finish()
-    }
-}
-
-/// Read the chosen workflow's files.
-pub fn workflow_source(choice: &WorkflowChoice) -> anyhow::Result<WorkflowSource> {
-    Ok(match choice {
-        WorkflowChoice::Embedded => WorkflowSource::embedded(),
-        WorkflowChoice::Dir(dir) => WorkflowSource::from_dir(dir)?,
-    })
-}
-
-/// Load a workflow without opening any store: what `flowmcp check` runs.
-pub fn check(source: &WorkflowSource) -> Result<Catalog, workflow::LoadErrors> {
-    workflow::load(source, &demo::is_handler)
-}
-
 impl App {
-    /// Load the workflow, open the data dir, seed demo data if the workflow uses it.
-    pub fn open(settings: &Settings) -> anyhow::Result<Self> {
-        let source = workflow_source(&settings.workflow)?;
-        let db = Db::open(&settings.data_dir.join("db"))?;
-        let retail = demo::Retail::new(db.clone());
-        let mut builtins = BuiltinRegistry::default();
-        demo::register(&mut builtins, retail.clone());
-        let catalog = workflow::load(&source, &|name| builtins.contains(name))?;
-        let uses_demo = catalog.commands.values().any(
-            |c| matches!(&c.run, RunSpec::Builtin { handler } if handler.starts_with(demo::HANDLER_PREFIX)),
-        );
-        if uses_demo {
-            retail.ensure_seeded().context("seeding the demo data")?;
-        }
-        let executors = Executors::new(builtins, catalog.root.clone());
-        Ok(Self {
-            inner: Arc::new(Inner {
-                catalog,
-                executors,
-                db,
-            }),
-        })
-    }
-
-    pub fn catalog(&self) -> &Catalog {
-        &self.inner.catalog
-    }
-
-    /// Run `command_name` with `params` (validated first), within `timeout_seconds`.
+    /// Run `command_name` with `params` (validated first), within `timeout_seconds`, and
+    /// record it as a turn of the caller's active conversation.
     pub async fn perform_action(
         &self,
         caller: &Caller,
@@ -125,7 +64,7 @@ impl App {
         params: Option<&Value>,
         timeout_seconds: Option<u64>,
     ) -> Result<ActionOutcome, ActionError> {
-        let catalog = &self.inner.catalog;
+        let catalog = self.catalog();
         let Some(command) = catalog.command(command_name) else {
             return Err(ActionError::UnknownCommand {
                 name: command_name.chars().take(80).collect(),
@@ -142,27 +81,74 @@ impl App {
                 errors,
             }
         })?;
+
+        let session = self.sessions().get(&caller.channel_id).await?;
+        let slot = session.next_slot();
+        let mut trace = TraceSink::new(caller, slot);
+        let raw_command = raw_command(&command.name, &params);
+        trace.to_workflow(&raw_command, &command.name, &params);
+
         let run = self
-            .inner
-            .executors
+            .executors()
             .run(command.clone(), params.clone(), caller);
         // A late answer is dropped with the future: it can never reach a later response.
-        let execution = tokio::time::timeout(Duration::from_secs(seconds), run)
-            .await
-            .map_err(|_| ActionError::TimedOut {
+        let (response, content, timed_out) =
+            match tokio::time::timeout(Duration::from_secs(seconds), run).await {
+                Ok(execution) => (execution.response, execution.content, false),
+                Err(_) => (
+                    CommandResponse::fail(format!(
+                        "{} produced no output within {seconds} s",
+                        command.name
+                    )),
+                    Vec::new(),
+                    true,
+                ),
+            };
+        let output = CommandOutput {
+            command_responses: vec![response],
+            workflow_name: catalog.name.clone(),
+            context: GLOBAL_CONTEXT.to_string(),
+            command_name: command.name.clone(),
+            command_parameters: params,
+        };
+        trace.from_workflow(
+            &command.name,
+            &output.command_parameters,
+            &output.text(),
+            output.success(),
+        );
+        let turn = Turn {
+            turn_id: slot.turn_id,
+            mode: TurnMode::Action,
+            user_query: raw_command,
+            command_output: serde_json::to_value(&output).unwrap_or(Value::Null),
+            traces: trace.finish(),
+            feedback: None,
+            timestamp_ms: now_ms(),
+        };
+        let store = self.sessions().store().clone();
+        let channel = caller.channel_id.clone();
+        tokio::task::spawn_blocking(move || {
+            store.append_turn(&channel, slot.conversation_id, &turn)
+        })
+        .await
+        .map_err(|e| StoreError::Internal(e.to_string()))??;
+        if timed_out {
+            return Err(ActionError::TimedOut {
                 command: command.name.clone(),
                 seconds,
-            })?;
-        Ok(ActionOutcome {
-            output: CommandOutput {
-                command_responses: vec![execution.response],
-                workflow_name: catalog.name.clone(),
-                context: GLOBAL_CONTEXT.to_string(),
-                command_name: command.name.clone(),
-                command_parameters: params,
-            },
-            content: execution.content,
-        })
+            });
+        }
+        Ok(ActionOutcome { output, content })
+    }
+}
+
+/// How an action reads in a transcript: `name {"param": value}`.
+fn raw_command(name: &str, params: &Map<String, Value>) -> String {
+    if params.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name} {}", Value::Object(params.clone()))
     }
 }
 

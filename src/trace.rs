@@ -1,0 +1,91 @@
+//! Trace events of a turn (DESIGN §1): what went from the agent to the workflow and back,
+//! numbered in order. Stored with the turn before its response goes out.
+
+use serde_json::{Map, Value};
+
+use crate::exec::Caller;
+use crate::session::{TurnSlot, now_ms};
+use crate::store::conversations::{Direction, TraceEvent};
+
+/// Collects one turn's events, numbering them from 1.
+#[derive(Debug)]
+pub struct TraceSink {
+    caller: Caller,
+    slot: TurnSlot,
+    events: Vec<TraceEvent>,
+}
+
+impl TraceSink {
+    pub fn new(caller: &Caller, slot: TurnSlot) -> Self {
+        Self {
+            caller: caller.clone(),
+            slot,
+            events: Vec::new(),
+        }
+    }
+
+    /// The agent (or user) asked the workflow to run `command_name`.
+    pub fn to_workflow(
+        &mut self,
+        raw_command: &str,
+        command_name: &str,
+        parameters: &Map<String, Value>,
+    ) {
+        self.push(
+            Direction::AgentToWorkflow,
+            raw_command,
+            command_name,
+            parameters,
+            String::new(),
+            true,
+        );
+    }
+
+    /// The workflow answered.
+    pub fn from_workflow(
+        &mut self,
+        command_name: &str,
+        parameters: &Map<String, Value>,
+        response_text: &str,
+        success: bool,
+    ) {
+        self.push(
+            Direction::WorkflowToAgent,
+            "",
+            command_name,
+            parameters,
+            response_text.to_string(),
+            success,
+        );
+    }
+
+    fn push(
+        &mut self,
+        direction: Direction,
+        raw_command: &str,
+        command_name: &str,
+        parameters: &Map<String, Value>,
+        response_text: String,
+        success: bool,
+    ) {
+        let seq = self.events.len() as u64 + 1;
+        self.events.push(TraceEvent {
+            direction,
+            raw_command: raw_command.to_string(),
+            command_name: command_name.to_string(),
+            parameters: parameters.clone(),
+            response_text,
+            success,
+            timestamp_ms: now_ms(),
+            user_id: self.caller.user_id.clone(),
+            channel_id: self.caller.channel_id.to_string(),
+            conversation_id: self.slot.conversation_id,
+            turn_id: self.slot.turn_id,
+            seq,
+        });
+    }
+
+    pub fn finish(self) -> Vec<TraceEvent> {
+        self.events
+    }
+}
