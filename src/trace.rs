@@ -2,25 +2,31 @@
 //! numbered in order. Stored with the turn before its response goes out.
 
 use serde_json::{Map, Value};
+use tokio::sync::mpsc::UnboundedSender;
 
 use crate::exec::Caller;
 use crate::session::{TurnSlot, now_ms};
 use crate::store::conversations::{Direction, TraceEvent};
 
-/// Collects one turn's events, numbering them from 1.
+/// Where live trace events go while a turn runs (MCP progress notifications, a stream).
+pub type TraceObserver = UnboundedSender<TraceEvent>;
+
+/// Collects one turn's events, numbering them from 1, and hands each to the observer.
 #[derive(Debug)]
 pub struct TraceSink {
     caller: Caller,
     slot: TurnSlot,
     events: Vec<TraceEvent>,
+    observer: Option<TraceObserver>,
 }
 
 impl TraceSink {
-    pub fn new(caller: &Caller, slot: TurnSlot) -> Self {
+    pub fn new(caller: &Caller, slot: TurnSlot, observer: Option<TraceObserver>) -> Self {
         Self {
             caller: caller.clone(),
             slot,
             events: Vec::new(),
+            observer,
         }
     }
 
@@ -69,7 +75,7 @@ impl TraceSink {
         success: bool,
     ) {
         let seq = self.events.len() as u64 + 1;
-        self.events.push(TraceEvent {
+        let event = TraceEvent {
             direction,
             raw_command: raw_command.to_string(),
             command_name: command_name.to_string(),
@@ -82,7 +88,12 @@ impl TraceSink {
             conversation_id: self.slot.conversation_id,
             turn_id: self.slot.turn_id,
             seq,
-        });
+        };
+        if let Some(observer) = &self.observer {
+            // A gone observer (client hung up) must not stop the turn.
+            let _ = observer.send(event.clone());
+        }
+        self.events.push(event);
     }
 
     pub fn finish(self) -> Vec<TraceEvent> {

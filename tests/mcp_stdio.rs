@@ -89,3 +89,62 @@ async fn stdout_carries_only_json_rpc_even_with_verbose_logs() {
         "stdio exits cleanly when stdin closes: {status}"
     );
 }
+
+#[tokio::test]
+async fn trace_events_go_out_as_progress_before_the_result() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(common::bin())
+        .arg("stdio")
+        .arg("--data-dir")
+        .arg(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let messages = [
+        json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}),
+        json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
+        json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"calculate","arguments":{"expression":"6*7"},"_meta":{"progressToken":"p-7"}}}),
+    ];
+    for message in &messages {
+        stdin
+            .write_all(format!("{message}\n").as_bytes())
+            .await
+            .expect("write");
+    }
+    stdin.flush().await.expect("flush");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut progress = Vec::new();
+    loop {
+        let line = lines
+            .next_line()
+            .await
+            .expect("read")
+            .expect("stdout closed early");
+        let value: Value = serde_json::from_str(&line).expect("JSON");
+        if value["method"] == "notifications/progress" {
+            assert_eq!(value["params"]["progressToken"], "p-7");
+            progress.push(value["params"]["progress"].as_f64().expect("progress"));
+        }
+        if value["id"] == 2 {
+            assert!(
+                value["result"]["content"][0]["text"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("42"),
+                "{value}"
+            );
+            break;
+        }
+    }
+    assert_eq!(
+        progress,
+        vec![0.0, 1.0, 2.0],
+        "accepted, then one per trace event, all before the result"
+    );
+    drop(stdin);
+    let _ = child.wait().await;
+}

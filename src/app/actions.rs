@@ -10,7 +10,7 @@ use crate::exec::Caller;
 use crate::exec::output::{CommandOutput, CommandResponse};
 use crate::session::now_ms;
 use crate::store::conversations::{ConversationStore, StoreError, Turn, TurnMode};
-use crate::trace::TraceSink;
+use crate::trace::{TraceObserver, TraceSink};
 use crate::workflow::ContentSpec;
 use crate::workflow::catalog::GLOBAL_CONTEXT;
 use crate::workflow::validate::{self, FieldError};
@@ -64,6 +64,19 @@ impl App {
         params: Option<&Value>,
         timeout_seconds: Option<u64>,
     ) -> Result<ActionOutcome, ActionError> {
+        self.perform_action_traced(caller, command_name, params, timeout_seconds, None)
+            .await
+    }
+
+    /// [`Self::perform_action`], handing each trace event to `observer` as it happens.
+    pub async fn perform_action_traced(
+        &self,
+        caller: &Caller,
+        command_name: &str,
+        params: Option<&Value>,
+        timeout_seconds: Option<u64>,
+        observer: Option<TraceObserver>,
+    ) -> Result<ActionOutcome, ActionError> {
         let catalog = self.catalog();
         let Some(command) = catalog.command(command_name) else {
             return Err(ActionError::UnknownCommand {
@@ -84,7 +97,7 @@ impl App {
 
         let session = self.sessions().get(&caller.channel_id).await?;
         let slot = session.next_slot();
-        let mut trace = TraceSink::new(caller, slot);
+        let mut trace = TraceSink::new(caller, slot, observer);
         let raw_command = raw_command(&command.name, &params);
         trace.to_workflow(&raw_command, &command.name, &params);
 

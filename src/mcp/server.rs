@@ -6,9 +6,9 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, ErrorData as McpError, GetPromptRequestParams,
     GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    Prompt, PromptArgument, PromptMessage, ReadResourceRequestParams, ReadResourceResponse,
-    ReadResourceResult, Resource, ResourceContents, ResourceTemplate, Role, ServerCapabilities,
-    ServerConfig, Tool,
+    ProgressNotificationParam, Prompt, PromptArgument, PromptMessage, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ResourceTemplate, Role,
+    ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler};
@@ -19,6 +19,7 @@ use super::tools::{self, PERFORM_ACTION, ToolSet};
 use crate::app::ConversationError;
 use crate::app::{ActionError, App};
 use crate::exec::Caller;
+use crate::store::conversations::{Direction, TraceEvent};
 use crate::workflow::{ContentSpec, template};
 
 /// Everything a session needs, shared: cloning a `FlowServer` per HTTP session is cheap.
@@ -41,17 +42,52 @@ impl FlowServer {
         self.clone()
     }
 
+    /// Run a command; with a progress token, each trace event goes out as a progress
+    /// notification (after an "accepted" one) before the result.
     async fn run_command(
         &self,
         name: &str,
         params: Option<&Value>,
         timeout: Option<u64>,
+        context: &RequestContext<RoleServer>,
     ) -> CallToolResponse {
-        let result = match self
+        let (observer, forwarder) = match context.meta.get_progress_token() {
+            Some(token) => {
+                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<TraceEvent>();
+                let peer = context.peer.clone();
+                let command = name.to_string();
+                let forwarder = tokio::spawn(async move {
+                    let accepted = ProgressNotificationParam::new(token.clone(), 0.0)
+                        .with_message(format!("running {command}"));
+                    let _ = peer.notify_progress(accepted).await;
+                    // In order, one by one: a notification never overtakes an earlier one.
+                    while let Some(event) = rx.recv().await {
+                        let message = match event.direction {
+                            Direction::AgentToWorkflow => {
+                                format!("{} sent to the workflow", event.command_name)
+                            }
+                            Direction::WorkflowToAgent => {
+                                event.response_text.chars().take(200).collect()
+                            }
+                        };
+                        let step = ProgressNotificationParam::new(token.clone(), event.seq as f64)
+                            .with_message(message);
+                        let _ = peer.notify_progress(step).await;
+                    }
+                });
+                (Some(tx), Some(forwarder))
+            }
+            None => (None, None),
+        };
+        let outcome = self
             .app
-            .perform_action(&self.caller, name, params, timeout)
-            .await
-        {
+            .perform_action_traced(&self.caller, name, params, timeout, observer)
+            .await;
+        if let Some(forwarder) = forwarder {
+            // The sender was dropped with the turn: the forwarder ends after the last event.
+            let _ = forwarder.await;
+        }
+        let result = match outcome {
             Ok(outcome) => tools::outcome_result(outcome),
             Err(e) => {
                 if matches!(e, ActionError::TimedOut { .. }) {
@@ -63,7 +99,11 @@ impl FlowServer {
         result.into()
     }
 
-    async fn perform_action(&self, args: &Map<String, Value>) -> CallToolResponse {
+    async fn perform_action(
+        &self,
+        args: &Map<String, Value>,
+        context: &RequestContext<RoleServer>,
+    ) -> CallToolResponse {
         if let Some(unknown) = args.keys().find(|k| {
             !matches!(
                 k.as_str(),
@@ -92,7 +132,7 @@ impl FlowServer {
                 }
             },
         };
-        self.run_command(command_name, args.get("parameters"), timeout)
+        self.run_command(command_name, args.get("parameters"), timeout, context)
             .await
     }
 }
@@ -132,12 +172,12 @@ impl ServerHandler for FlowServer {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let empty = Map::new();
         let args = request.arguments.as_ref().unwrap_or(&empty);
         if request.name == PERFORM_ACTION {
-            return Ok(self.perform_action(args).await);
+            return Ok(self.perform_action(args, &context).await);
         }
         if conversation_tools::is_conversation_tool(&request.name) {
             return Ok(
@@ -156,7 +196,9 @@ impl ServerHandler for FlowServer {
             ));
         }
         let params = Value::Object(args.clone());
-        Ok(self.run_command(&request.name, Some(&params), None).await)
+        Ok(self
+            .run_command(&request.name, Some(&params), None, &context)
+            .await)
     }
 
     async fn list_resources(
