@@ -52,8 +52,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         CliCommand::Stdio => {
             let settings = Settings::from_args(&cli.global)?;
             runtime()?.block_on(async {
-                let server = FlowServer::new(App::open(&settings)?, caller(&settings));
-                mcp::stdio::serve(server).await
+                let app = App::open(&settings)?;
+                mcp::stdio::serve(FlowServer::new(app.clone(), caller(&settings))).await?;
+                store_sync(&app)
             })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -148,6 +149,7 @@ async fn serve_http(settings: Settings, serve: ServeSettings) -> anyhow::Result<
     let shutdown = CancellationToken::new();
     app.sessions()
         .spawn_evictor(SESSION_SWEEP, SESSION_IDLE, shutdown.clone());
+    let app_handle = app.clone();
     let router = mcp::http::router(
         FlowServer::new(app, caller(&settings)),
         &serve,
@@ -156,7 +158,17 @@ async fn serve_http(settings: Settings, serve: ServeSettings) -> anyhow::Result<
     // The readiness line scripts wait for: keep its wording.
     eprintln!("listening on http://{addr}");
     tokio::spawn(stop_on_signal(shutdown.clone()));
-    mcp::http::serve(listener, router, shutdown).await
+    mcp::http::serve(listener, router, shutdown).await?;
+    // In-flight requests have drained: make every acknowledged turn durable on disk too.
+    store_sync(&app_handle)
+}
+
+fn store_sync(app: &App) -> anyhow::Result<()> {
+    app.sessions()
+        .store()
+        .db()
+        .sync()
+        .context("flushing the write-ahead log at shutdown")
 }
 
 /// Cancel `shutdown` on SIGINT or SIGTERM.

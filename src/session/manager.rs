@@ -64,8 +64,14 @@ impl Session {
     /// new_conversation, both under the turn lock).
     pub fn switch_to(&self, conversation_id: u64, next_turn_id: u64) {
         let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
-        live.conversation_id = conversation_id;
-        live.next_turn_id = next_turn_id;
+        // Re-activating the active conversation must not hand out ids that direct actions
+        // still in flight have reserved but not stored yet.
+        if live.conversation_id == conversation_id {
+            live.next_turn_id = live.next_turn_id.max(next_turn_id);
+        } else {
+            live.conversation_id = conversation_id;
+            live.next_turn_id = next_turn_id;
+        }
     }
 
     fn touch(&self) {

@@ -3,14 +3,15 @@
 //! Each concern owns column families (the demo's retail data; channel state, conversations
 //! and turns), so they never read each other's keys.
 //!
+//! - [`db`](Db): the handle — atomic batches, bounded prefix scans, snapshots, secondary open;
 //! - [`conversations`]: the `ConversationStore` contract and its RocksDB implementation;
-//! - [`export`]: JSONL export from a secondary instance, beside a running server.
+//! - [`export`]: JSONL export, from a secondary instance beside a running server.
 
 pub mod conversations;
 mod db;
 pub mod export;
 
-pub use db::{Db, DbError};
+pub use db::{Batch, Db, DbError, KeyValue, Order, Snapshot};
 
 /// Column family of the demo workflow's retail data.
 pub const CF_DEMO_RETAIL: &str = "demo_retail";
