@@ -289,6 +289,18 @@ fn open(data_dir: &Path) -> App {
     .expect("open")
 }
 
+/// A direct action that must succeed.
+async fn calculate(app: &App, who: &Caller, expression: &str) {
+    app.perform_action(
+        who,
+        "calculate",
+        Some(&json!({"expression": expression})),
+        None,
+    )
+    .await
+    .expect("the action runs");
+}
+
 fn caller(channel: &str) -> Caller {
     Caller {
         channel_id: ChannelId::parse(channel).expect("channel"),
@@ -301,14 +313,7 @@ async fn two_channels_never_see_each_others_conversations() {
     let dir = tempfile::tempdir().expect("tempdir");
     let app = open(dir.path());
     let (alice, bob) = (caller("alice"), caller("bob"));
-    app.perform_action(
-        &alice,
-        "calculate",
-        Some(&json!({"expression": "1+1"})),
-        None,
-    )
-    .await
-    .expect("alice acts");
+    calculate(&app, &alice, "1+1").await;
     app.new_conversation(&alice).await.expect("alice saves");
     app.perform_action(&bob, "list_all_product_types", None, None)
         .await
@@ -367,14 +372,7 @@ async fn feedback_activate_and_new_conversation_take_the_turn_lock() {
     let dir = tempfile::tempdir().expect("tempdir");
     let app = open(dir.path());
     let alice = caller("alice");
-    app.perform_action(
-        &alice,
-        "calculate",
-        Some(&json!({"expression": "1+1"})),
-        None,
-    )
-    .await
-    .expect("acts");
+    calculate(&app, &alice, "1+1").await;
     let session = app
         .sessions()
         .get(&alice.channel_id)
@@ -407,14 +405,7 @@ async fn feedback_activate_and_new_conversation_take_the_turn_lock() {
         );
     }
     // Direct actions do not wait for the lock: LLM clients call tools in parallel.
-    app.perform_action(
-        &alice,
-        "calculate",
-        Some(&json!({"expression": "2+2"})),
-        None,
-    )
-    .await
-    .expect("direct actions run during a conversational turn");
+    calculate(&app, &alice, "2+2").await;
     drop(held);
     app.new_conversation(&alice).await.expect("free again");
 }
@@ -424,25 +415,11 @@ async fn idle_sessions_leave_memory_but_not_disk() {
     let dir = tempfile::tempdir().expect("tempdir");
     let app = open(dir.path());
     let alice = caller("alice");
-    app.perform_action(
-        &alice,
-        "calculate",
-        Some(&json!({"expression": "1+1"})),
-        None,
-    )
-    .await
-    .expect("acts");
+    calculate(&app, &alice, "1+1").await;
     assert_eq!(app.sessions().len(), 1);
     assert_eq!(app.sessions().evict_idle(std::time::Duration::ZERO), 1);
     assert!(app.sessions().is_empty());
-    app.perform_action(
-        &alice,
-        "calculate",
-        Some(&json!({"expression": "2+2"})),
-        None,
-    )
-    .await
-    .expect("acts again");
+    calculate(&app, &alice, "2+2").await;
     let (_, turns) = app.conversation_turns(&alice, 1).await.expect("conv");
     let ids: Vec<u64> = turns.iter().map(|t| t.turn_id).collect();
     assert_eq!(

@@ -42,31 +42,12 @@ async fn stdio_lists_tools_and_runs_a_command() {
 #[tokio::test]
 async fn stdout_carries_only_json_rpc_even_with_verbose_logs() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(common::bin())
-        .arg("stdio")
-        .arg("--data-dir")
-        .arg(dir.path())
-        .env("RUST_LOG", "trace")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn");
-    let mut stdin = child.stdin.take().expect("stdin");
     let messages = [
         json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}),
         json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
         json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get_order_details","arguments":{"order_id":"#W2611340"}}}),
     ];
-    for message in &messages {
-        stdin
-            .write_all(format!("{message}\n").as_bytes())
-            .await
-            .expect("write");
-    }
-    stdin.flush().await.expect("flush");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let (mut child, stdin, mut lines) = raw_stdio(dir.path(), "trace", &messages).await;
     let mut seen_ids = Vec::new();
     while seen_ids.len() < 2 {
         let line = lines
@@ -93,30 +74,12 @@ async fn stdout_carries_only_json_rpc_even_with_verbose_logs() {
 #[tokio::test]
 async fn trace_events_go_out_as_progress_before_the_result() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(common::bin())
-        .arg("stdio")
-        .arg("--data-dir")
-        .arg(dir.path())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn");
-    let mut stdin = child.stdin.take().expect("stdin");
     let messages = [
         json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}),
         json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
         json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"calculate","arguments":{"expression":"6*7"},"_meta":{"progressToken":"p-7"}}}),
     ];
-    for message in &messages {
-        stdin
-            .write_all(format!("{message}\n").as_bytes())
-            .await
-            .expect("write");
-    }
-    stdin.flush().await.expect("flush");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let (mut child, stdin, mut lines) = raw_stdio(dir.path(), "info", &messages).await;
     let mut progress = Vec::new();
     loop {
         let line = lines
@@ -147,4 +110,38 @@ async fn trace_events_go_out_as_progress_before_the_result() {
     );
     drop(stdin);
     let _ = child.wait().await;
+}
+
+/// `flowmcp stdio` on a fresh data dir, fed raw JSON-RPC lines; returns the child (keep it
+/// alive), its stdin and a line reader on its stdout.
+async fn raw_stdio(
+    data_dir: &std::path::Path,
+    log_level: &str,
+    messages: &[Value],
+) -> (
+    tokio::process::Child,
+    tokio::process::ChildStdin,
+    tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+) {
+    let mut child = Command::new(common::bin())
+        .arg("stdio")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("RUST_LOG", log_level)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    for message in messages {
+        stdin
+            .write_all(format!("{message}\n").as_bytes())
+            .await
+            .expect("write");
+    }
+    stdin.flush().await.expect("flush");
+    let lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    (child, stdin, lines)
 }
