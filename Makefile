@@ -39,4 +39,5 @@ conformance:
 
 bench:
 	$(CARGO) build --release
+	$(CARGO) bench --bench store_turns
 	$(CARGO) bench --bench mcp_load
