@@ -1,9 +1,13 @@
-//! Logs go to stderr through `tracing`; `RUST_LOG` overrides the default level (info).
+//! Logs go to stderr through `tracing`; `RUST_LOG` overrides the default filter.
+//!
+//! The default keeps rmcp at `warn`: in the stateless 2026-07-28 era it logs three `info`
+//! lines per request (service start/stop), which cost more than serving a small tool call.
 
 use tracing_subscriber::EnvFilter;
 
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
