@@ -390,12 +390,20 @@ pub(crate) fn has_turns(
 }
 
 impl RocksConversationStore {
-    fn state(&self, channel: &ChannelId) -> Result<Option<ChannelState>, StoreError> {
-        let key = keys::channel(channel);
+    /// One JSON record, decoded; `Corrupt` names the key when it does not decode.
+    fn get_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        family: &'static str,
+        key: &[u8],
+    ) -> Result<Option<T>, StoreError> {
         self.db
-            .get(CF_CHANNELS, &key)?
-            .map(|bytes| decode(&key, &bytes))
+            .get(family, key)?
+            .map(|bytes| decode(key, &bytes))
             .transpose()
+    }
+
+    fn state(&self, channel: &ChannelId) -> Result<Option<ChannelState>, StoreError> {
+        self.get_json(CF_CHANNELS, &keys::channel(channel))
     }
 
     fn summary_of(
@@ -403,11 +411,10 @@ impl RocksConversationStore {
         channel: &ChannelId,
         conversation_id: u64,
     ) -> Result<Option<ConversationSummary>, StoreError> {
-        let key = keys::conversation(channel, conversation_id);
-        self.db
-            .get(CF_CONVERSATIONS, &key)?
-            .map(|bytes| decode(&key, &bytes))
-            .transpose()
+        self.get_json(
+            CF_CONVERSATIONS,
+            &keys::conversation(channel, conversation_id),
+        )
     }
 
     /// `load_channel` for a caller already holding the channel's lock.
@@ -511,11 +518,7 @@ impl ConversationStore for RocksConversationStore {
         conversation_id: u64,
         turn_id: u64,
     ) -> Result<Option<Turn>, StoreError> {
-        let key = keys::turn(channel, conversation_id, turn_id);
-        self.db
-            .get(CF_TURNS, &key)?
-            .map(|bytes| decode(&key, &bytes))
-            .transpose()
+        self.get_json(CF_TURNS, &keys::turn(channel, conversation_id, turn_id))
     }
 
     fn last_turn(
