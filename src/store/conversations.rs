@@ -499,17 +499,7 @@ impl ConversationStore for RocksConversationStore {
     }
 
     fn turns(&self, channel: &ChannelId, conversation_id: u64) -> Result<Vec<Turn>, StoreError> {
-        let mut turns = Vec::new();
-        self.db.for_each_prefix(
-            CF_TURNS,
-            &keys::conversation(channel, conversation_id),
-            Order::Forward,
-            |key, value| {
-                turns.push(decode(key, value)?);
-                Ok::<_, StoreError>(ControlFlow::Continue(()))
-            },
-        )?;
-        Ok(turns)
+        turns_in(&self.db.snapshot(), channel, conversation_id)
     }
 
     fn turn(
@@ -636,12 +626,7 @@ impl ConversationStore for RocksConversationStore {
         // One snapshot for the state, the scan and the emptiness check: a concurrent
         // `close_and_start_new` is either wholly seen or not at all.
         let snapshot = self.db.snapshot();
-        let state_key = keys::channel(channel);
-        let Some(state) = snapshot
-            .get(CF_CHANNELS, &state_key)?
-            .map(|bytes| decode::<ChannelState>(&state_key, &bytes))
-            .transpose()?
-        else {
+        let Some(state) = state_in(&snapshot, channel)? else {
             return Ok(Vec::new());
         };
         let mut out = Vec::with_capacity(limit);
@@ -673,6 +658,37 @@ impl ConversationStore for RocksConversationStore {
     ) -> Result<Option<ConversationSummary>, StoreError> {
         self.summary_of(channel, conversation_id)
     }
+}
+
+/// The channel's state as of `snapshot` (`None` for a channel never used).
+pub(crate) fn state_in(
+    snapshot: &Snapshot<'_>,
+    channel: &ChannelId,
+) -> Result<Option<ChannelState>, StoreError> {
+    let key = keys::channel(channel);
+    snapshot
+        .get(CF_CHANNELS, &key)?
+        .map(|bytes| decode(&key, &bytes))
+        .transpose()
+}
+
+/// Every turn of a conversation as of `snapshot`, in turn-id order.
+pub(crate) fn turns_in(
+    snapshot: &Snapshot<'_>,
+    channel: &ChannelId,
+    conversation_id: u64,
+) -> Result<Vec<Turn>, StoreError> {
+    let mut turns = Vec::new();
+    snapshot.for_each_prefix(
+        CF_TURNS,
+        &keys::conversation(channel, conversation_id),
+        Order::Forward,
+        |key, value| {
+            turns.push(decode(key, value)?);
+            Ok::<_, StoreError>(ControlFlow::Continue(()))
+        },
+    )?;
+    Ok(turns)
 }
 
 /// Most words a derived topic has.

@@ -16,9 +16,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::conversations::{
-    ChannelState, ConversationSummary, StoreError, Turn, decode, has_turns, keys,
+    ChannelState, ConversationSummary, StoreError, Turn, decode, has_turns, keys, state_in,
+    turns_in,
 };
-use super::db::{Order, Snapshot};
+use super::db::Order;
 use super::{CF_CHANNELS, CF_CONVERSATIONS, CF_TURNS, Db, DbError};
 use crate::session::ChannelId;
 
@@ -106,7 +107,7 @@ pub fn export_db(
                 reason: "not a conversation key".into(),
             })?;
         if current.as_ref().is_none_or(|(c, _)| *c != channel) {
-            let state = channel_state(&snapshot, &channel)?;
+            let state = state_in(&snapshot, &channel)?;
             current = Some((channel.clone(), state));
         }
         let active = current
@@ -117,7 +118,7 @@ pub fn export_db(
             return Ok(ControlFlow::Continue(()));
         }
         let summary: ConversationSummary = decode(key, value)?;
-        let turns = turns_of(&snapshot, &channel, conversation_id)?;
+        let turns = turns_in(&snapshot, &channel, conversation_id)?;
         let line = Line {
             channel_id: channel.as_str(),
             conversation_id,
@@ -134,35 +135,6 @@ pub fn export_db(
     })?;
     out.flush()?;
     Ok(count)
-}
-
-fn channel_state(
-    snapshot: &Snapshot<'_>,
-    channel: &ChannelId,
-) -> Result<Option<ChannelState>, StoreError> {
-    let key = keys::channel(channel);
-    snapshot
-        .get(CF_CHANNELS, &key)?
-        .map(|bytes| decode(&key, &bytes))
-        .transpose()
-}
-
-fn turns_of(
-    snapshot: &Snapshot<'_>,
-    channel: &ChannelId,
-    conversation_id: u64,
-) -> Result<Vec<Turn>, StoreError> {
-    let mut turns = Vec::new();
-    snapshot.for_each_prefix(
-        CF_TURNS,
-        &keys::conversation(channel, conversation_id),
-        Order::Forward,
-        |key, value| {
-            turns.push(decode(key, value)?);
-            Ok::<_, StoreError>(ControlFlow::Continue(()))
-        },
-    )?;
-    Ok(turns)
 }
 
 #[cfg(test)]
