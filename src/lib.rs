@@ -4,11 +4,12 @@
 //! # Layout
 //! ```text
 //! cli.rs, config.rs   raw flags (clap) → validated Settings
-//! app.rs              the engine every transport calls: workflow + executors + store
+//! app/                the engine every transport calls: workflow + executors + store
+//! assistant/          assistant mode: explicit syntax, intent index, parameter extraction
 //! workflow/           folder format: source files → loader → Catalog; schema + validation
 //! exec/               executors (builtin, exec, template) and the CommandOutput shapes
-//! session/            ChannelId (sessions and the turn lock come with conversations)
-//! store/              the shared RocksDB handle, one column family per concern
+//! session/            ChannelId, live sessions, the turn lock
+//! store/              RocksDB: conversations, turns, channel state, demo data
 //! mcp/                ServerHandler generated from the Catalog; stdio and streamable HTTP
 //! demo/               the embedded retail demo: generated data + builtin handlers
 //! logging.rs          tracing to stderr (stdout belongs to MCP in stdio mode)
@@ -16,6 +17,7 @@
 //! `main.rs` only parses the command line and calls [`run`].
 
 pub mod app;
+pub mod assistant;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -202,6 +202,11 @@ pub(crate) fn put_json(
 
 /// True when `name` is one of the handlers [`register`] adds (`retail.cancel_pending_order`…):
 /// lets `flowmcp check` validate `[run] handler = …` without opening a store.
+/// The value of a `calculate` expression (the accuracy benchmark compares expressions by it).
+pub fn evaluate_expression(input: &str) -> Result<f64, String> {
+    calc::evaluate(input)
+}
+
 pub fn is_handler(name: &str) -> bool {
     name.strip_prefix(HANDLER_PREFIX)
         .is_some_and(|command| handlers::HANDLERS.iter().any(|(n, _)| *n == command))
