@@ -5,15 +5,18 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use std::sync::Arc;
+
 use super::App;
+use crate::assistant::AssistantState;
 use crate::exec::Caller;
 use crate::exec::output::{CommandOutput, CommandResponse};
-use crate::session::now_ms;
+use crate::session::{Session, TurnSlot, now_ms};
 use crate::store::conversations::{ConversationStore, StoreError, Turn, TurnMode};
 use crate::trace::{TraceObserver, TraceSink};
-use crate::workflow::ContentSpec;
 use crate::workflow::catalog::GLOBAL_CONTEXT;
 use crate::workflow::validate::{self, FieldError};
+use crate::workflow::{Catalog, Command, ContentSpec};
 
 /// Bounds on a caller's `timeout_seconds` (DESIGN §6).
 pub const TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=600;
@@ -52,6 +55,8 @@ fn suggestion_text(suggestion: &Option<String>) -> String {
 pub struct ActionOutcome {
     pub output: CommandOutput,
     pub content: Vec<ContentSpec>,
+    /// The channel moved to another context: the per-command tools on offer changed.
+    pub context_changed: bool,
 }
 
 impl App {
@@ -99,8 +104,49 @@ impl App {
         let slot = session.next_slot();
         let mut trace = TraceSink::new(caller, slot, observer);
         let raw_command = raw_command(&command.name, &params);
-        trace.to_workflow(&raw_command, &command.name, &params);
+        let before = session.assistant_state();
+        let ran = self
+            .execute(caller, command, params, seconds, &mut trace, &raw_command)
+            .await;
+        // Only a command that enters a context changes the channel's state here.
+        let after = entered(catalog, &before, command, &ran);
+        let mut output = ran.output;
+        output.context = after.as_ref().unwrap_or(&before).context().to_string();
+        let context_changed = output.context != before.context();
+        let turn = Turn {
+            turn_id: slot.turn_id,
+            mode: TurnMode::Action,
+            user_query: raw_command,
+            command_output: serde_json::to_value(&output).unwrap_or(Value::Null),
+            traces: trace.finish(),
+            feedback: None,
+            timestamp_ms: now_ms(),
+        };
+        self.store_turn(&session, slot, turn, after).await?;
+        if ran.timed_out {
+            return Err(ActionError::TimedOut {
+                command: command.name.clone(),
+                seconds,
+            });
+        }
+        Ok(ActionOutcome {
+            output,
+            content: ran.content,
+            context_changed,
+        })
+    }
 
+    /// Run a validated command within `seconds`, tracing the call and its answer.
+    pub(crate) async fn execute(
+        &self,
+        caller: &Caller,
+        command: &Arc<Command>,
+        params: Map<String, Value>,
+        seconds: u64,
+        trace: &mut TraceSink,
+        raw_command: &str,
+    ) -> Ran {
+        trace.to_workflow(raw_command, &command.name, &params);
         let run = self
             .executors()
             .run(command.clone(), params.clone(), caller);
@@ -119,7 +165,7 @@ impl App {
             };
         let output = CommandOutput {
             command_responses: vec![response],
-            workflow_name: catalog.name.clone(),
+            workflow_name: self.catalog().name.clone(),
             context: GLOBAL_CONTEXT.to_string(),
             command_name: command.name.clone(),
             command_parameters: params,
@@ -130,30 +176,61 @@ impl App {
             &output.text(),
             output.success(),
         );
-        let turn = Turn {
-            turn_id: slot.turn_id,
-            mode: TurnMode::Action,
-            user_query: raw_command,
-            command_output: serde_json::to_value(&output).unwrap_or(Value::Null),
-            traces: trace.finish(),
-            feedback: None,
-            timestamp_ms: now_ms(),
-        };
+        Ran {
+            output,
+            content,
+            timed_out,
+        }
+    }
+
+    /// Store a finished turn — with the channel's new assistant state, if it changed, in the
+    /// same atomic write — before anyone sees its answer.
+    pub(crate) async fn store_turn(
+        &self,
+        session: &Session,
+        slot: TurnSlot,
+        turn: Turn,
+        state: Option<AssistantState>,
+    ) -> Result<(), StoreError> {
         let store = self.sessions().store().clone();
-        let channel = caller.channel_id.clone();
-        tokio::task::spawn_blocking(move || {
-            store.append_turn(&channel, slot.conversation_id, &turn)
+        let channel = session.channel.clone();
+        let pending = state.as_ref().map(AssistantState::to_stored);
+        tokio::task::spawn_blocking(move || match pending {
+            Some(pending) => {
+                store.append_turn_with_pending(&channel, slot.conversation_id, &turn, pending)
+            }
+            None => store.append_turn(&channel, slot.conversation_id, &turn),
         })
         .await
         .map_err(|e| StoreError::Internal(e.to_string()))??;
-        if timed_out {
-            return Err(ActionError::TimedOut {
-                command: command.name.clone(),
-                seconds,
-            });
+        if let Some(state) = state {
+            session.set_assistant_state(state);
         }
-        Ok(ActionOutcome { output, content })
+        Ok(())
     }
+}
+
+/// A command's run, before it is stored.
+pub(crate) struct Ran {
+    pub output: CommandOutput,
+    pub content: Vec<ContentSpec>,
+    pub timed_out: bool,
+}
+
+/// The state after `command` ran from `before`, when it entered a context (`None`: unchanged).
+pub(crate) fn entered(
+    catalog: &Catalog,
+    before: &AssistantState,
+    command: &Command,
+    ran: &Ran,
+) -> Option<AssistantState> {
+    let context = command.enters_context.as_deref()?;
+    if !ran.output.success() || ran.timed_out {
+        return None;
+    }
+    let mut after = before.clone();
+    after.enter(catalog, context, ran.output.command_parameters.clone());
+    (after != *before).then_some(after)
 }
 
 /// How an action reads in a transcript: `name {"param": value}`.

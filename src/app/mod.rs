@@ -5,9 +5,11 @@
 //! behaves the same whichever way it is reached. `App` is a cheap cloneable handle.
 //!
 //! - [`actions`]: `perform_action` — validate, run, record the turn;
+//! - [`assistant`]: `invoke_assistant` — words → command, clarification dialog, contexts;
 //! - [`conversations`]: new / list / activate conversations, feedback, reading turns.
 
 pub mod actions;
+pub mod assistant;
 pub mod conversations;
 
 use std::sync::Arc;
@@ -15,8 +17,10 @@ use std::sync::Arc;
 use anyhow::Context;
 
 pub use actions::{ActionError, ActionOutcome, TIMEOUT_RANGE};
+pub use assistant::{AskAnswer, AskRequest, AssistantError, ParamAsker};
 pub use conversations::ConversationError;
 
+use crate::assistant::Assistant;
 use crate::config::{Settings, WorkflowChoice};
 use crate::demo;
 use crate::exec::Executors;
@@ -33,6 +37,7 @@ pub struct App {
 
 struct Inner {
     catalog: Catalog,
+    assistant: Assistant,
     executors: Executors,
     sessions: Sessions,
 }
@@ -75,8 +80,10 @@ impl App {
         }
         let executors = Executors::new(builtins, catalog.root.clone());
         let sessions = Sessions::new(Arc::new(RocksConversationStore::new(db)));
+        let assistant = Assistant::new(&catalog);
         Ok(Self {
             inner: Arc::new(Inner {
+                assistant,
                 catalog,
                 executors,
                 sessions,
@@ -86,6 +93,20 @@ impl App {
 
     pub fn catalog(&self) -> &Catalog {
         &self.inner.catalog
+    }
+
+    /// The routing model built from the catalog at load.
+    pub fn assistant(&self) -> &Assistant {
+        &self.inner.assistant
+    }
+
+    /// The context `caller`'s channel is in ("*" = global).
+    pub async fn current_context(
+        &self,
+        caller: &crate::exec::Caller,
+    ) -> Result<String, crate::store::conversations::StoreError> {
+        let session = self.sessions().get(&caller.channel_id).await?;
+        Ok(session.assistant_state().context().to_string())
     }
 
     pub fn sessions(&self) -> &Sessions {

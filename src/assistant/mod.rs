@@ -3,7 +3,8 @@
 //! - [`syntax`]: explicit calls (`name key=value`, `/name a, b`);
 //! - [`intent`]: the retrieval index that ranks commands by similarity to the words;
 //! - [`extract`]: typed parameter values found in free text;
-//! - [`builtins`]: what_can_i_do, what_is_current_context, go_up, reset_context, abort.
+//! - [`builtins`]: what_can_i_do, what_is_current_context, go_up, reset_context, abort;
+//! - [`state`]: the per-channel context stack and the question in progress (persisted).
 //!
 //! [`Assistant::understand`] is pure (no store, no session): the accuracy and latency
 //! benchmarks call it directly, and the dialog in `app::assistant` builds on it.
@@ -11,10 +12,12 @@
 pub mod builtins;
 pub mod extract;
 pub mod intent;
+pub mod state;
 pub mod syntax;
 
 pub use extract::Extraction;
 pub use intent::{IntentDecision, IntentIndex, Ranked};
+pub use state::{AssistantState, Dialog};
 
 use crate::workflow::Catalog;
 

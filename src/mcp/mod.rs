@@ -7,6 +7,7 @@
 //! - [`stdio`] and [`http`]: the two transports.
 
 pub mod conversation_tools;
+mod elicit;
 pub mod http;
 pub mod server;
 pub mod stdio;

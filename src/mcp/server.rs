@@ -15,9 +15,10 @@ use rmcp::{RoleServer, ServerHandler};
 use serde_json::{Map, Value};
 
 use super::conversation_tools::{self, CONVERSATION_SCHEME};
-use super::tools::{self, PERFORM_ACTION, ToolSet};
+use super::elicit::ElicitAsker;
+use super::tools::{self, INVOKE_ASSISTANT, PERFORM_ACTION, ToolSet};
 use crate::app::ConversationError;
-use crate::app::{ActionError, App};
+use crate::app::{ActionError, App, AssistantError, ParamAsker};
 use crate::exec::Caller;
 use crate::store::conversations::{Direction, TraceEvent};
 use crate::workflow::{ContentSpec, template};
@@ -51,34 +52,7 @@ impl FlowServer {
         timeout: Option<u64>,
         context: &RequestContext<RoleServer>,
     ) -> CallToolResponse {
-        let (observer, forwarder) = match context.meta.get_progress_token() {
-            Some(token) => {
-                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<TraceEvent>();
-                let peer = context.peer.clone();
-                let command = name.to_string();
-                let forwarder = tokio::spawn(async move {
-                    let accepted = ProgressNotificationParam::new(token.clone(), 0.0)
-                        .with_message(format!("running {command}"));
-                    let _ = peer.notify_progress(accepted).await;
-                    // In order, one by one: a notification never overtakes an earlier one.
-                    while let Some(event) = rx.recv().await {
-                        let message = match event.direction {
-                            Direction::AgentToWorkflow => {
-                                format!("{} sent to the workflow", event.command_name)
-                            }
-                            Direction::WorkflowToAgent => {
-                                event.response_text.chars().take(200).collect()
-                            }
-                        };
-                        let step = ProgressNotificationParam::new(token.clone(), event.seq as f64)
-                            .with_message(message);
-                        let _ = peer.notify_progress(step).await;
-                    }
-                });
-                (Some(tx), Some(forwarder))
-            }
-            None => (None, None),
-        };
+        let (observer, forwarder) = progress_forwarder(context, name);
         let outcome = self
             .app
             .perform_action_traced(&self.caller, name, params, timeout, observer)
@@ -88,7 +62,12 @@ impl FlowServer {
             let _ = forwarder.await;
         }
         let result = match outcome {
-            Ok(outcome) => tools::outcome_result(outcome),
+            Ok(outcome) => {
+                if outcome.context_changed {
+                    notify_tools_changed(context).await;
+                }
+                tools::outcome_result(outcome)
+            }
             Err(e) => {
                 if matches!(e, ActionError::TimedOut { .. }) {
                     tracing::warn!(command = name, "{e}");
@@ -97,6 +76,62 @@ impl FlowServer {
             }
         };
         result.into()
+    }
+
+    /// `invoke_assistant`: check the arguments; missing parameters are asked by elicitation
+    /// when the client declared it, otherwise in the reply text.
+    async fn invoke_assistant(
+        &self,
+        args: &Map<String, Value>,
+        context: &RequestContext<RoleServer>,
+    ) -> CallToolResponse {
+        if let Some(unknown) = args
+            .keys()
+            .find(|k| !matches!(k.as_str(), "command" | "timeout_seconds"))
+        {
+            return tools::error_result(format!(
+                "{unknown}: unknown argument (invoke_assistant takes command, timeout_seconds)"
+            ))
+            .into();
+        }
+        let text = match args.get("command") {
+            Some(Value::String(text)) => text.as_str(),
+            Some(_) => return tools::error_result("command: must be a string").into(),
+            None => return tools::error_result("command: missing required argument").into(),
+        };
+        let timeout = match timeout_arg(args) {
+            Ok(timeout) => timeout,
+            Err(message) => return tools::error_result(message).into(),
+        };
+        let asker = ElicitAsker::for_peer(&context.peer);
+        let (observer, forwarder) = progress_forwarder(context, "assistant");
+        let outcome = self
+            .app
+            .invoke_assistant(
+                &self.caller,
+                text,
+                timeout,
+                observer,
+                asker.as_ref().map(|a| a as &dyn ParamAsker),
+            )
+            .await;
+        if let Some(forwarder) = forwarder {
+            let _ = forwarder.await;
+        }
+        match outcome {
+            Ok(outcome) => {
+                if outcome.context_changed {
+                    notify_tools_changed(context).await;
+                }
+                tools::outcome_result(outcome).into()
+            }
+            Err(e) => {
+                if matches!(e, AssistantError::TimedOut { .. }) {
+                    tracing::warn!("{e}");
+                }
+                tools::error_result(e.to_string()).into()
+            }
+        }
     }
 
     async fn perform_action(
@@ -120,20 +155,64 @@ impl FlowServer {
             Some(_) => return tools::error_result("command_name: must be a string").into(),
             None => return tools::error_result("command_name: missing required argument").into(),
         };
-        let timeout = match args.get("timeout_seconds") {
-            None | Some(Value::Null) => None,
-            Some(value) => match value.as_u64() {
-                Some(seconds) => Some(seconds),
-                None => {
-                    return tools::error_result(
-                        "timeout_seconds: must be an integer between 1 and 600",
-                    )
-                    .into();
-                }
-            },
+        let timeout = match timeout_arg(args) {
+            Ok(timeout) => timeout,
+            Err(message) => return tools::error_result(message).into(),
         };
         self.run_command(command_name, args.get("parameters"), timeout, context)
             .await
+    }
+}
+
+fn timeout_arg(args: &Map<String, Value>) -> Result<Option<u64>, &'static str> {
+    match args.get("timeout_seconds") {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value
+            .as_u64()
+            .map(Some)
+            .ok_or("timeout_seconds: must be an integer between 1 and 600"),
+    }
+}
+
+/// With a progress token, a task that sends each trace event of the call as a progress
+/// notification (after an "accepted" one), in order; it ends when the sender is dropped.
+fn progress_forwarder(
+    context: &RequestContext<RoleServer>,
+    what: &str,
+) -> (
+    Option<tokio::sync::mpsc::UnboundedSender<TraceEvent>>,
+    Option<tokio::task::JoinHandle<()>>,
+) {
+    let Some(token) = context.meta.get_progress_token() else {
+        return (None, None);
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<TraceEvent>();
+    let peer = context.peer.clone();
+    let what = what.to_string();
+    let forwarder = tokio::spawn(async move {
+        let accepted = ProgressNotificationParam::new(token.clone(), 0.0)
+            .with_message(format!("running {what}"));
+        let _ = peer.notify_progress(accepted).await;
+        // In order, one by one: a notification never overtakes an earlier one.
+        while let Some(event) = rx.recv().await {
+            let message = match event.direction {
+                Direction::AgentToWorkflow => {
+                    format!("{} sent to the workflow", event.command_name)
+                }
+                Direction::WorkflowToAgent => event.response_text.chars().take(200).collect(),
+            };
+            let step = ProgressNotificationParam::new(token.clone(), event.seq as f64)
+                .with_message(message);
+            let _ = peer.notify_progress(step).await;
+        }
+    });
+    (Some(tx), Some(forwarder))
+}
+
+/// Tell the client the per-command tools on offer changed (the channel changed context).
+async fn notify_tools_changed(context: &RequestContext<RoleServer>) {
+    if let Err(e) = context.peer.notify_tool_list_changed().await {
+        tracing::debug!("tools/list_changed not sent: {e}");
     }
 }
 
@@ -142,6 +221,7 @@ impl ServerHandler for FlowServer {
         let catalog = self.app.catalog();
         let capabilities = ServerCapabilities::builder()
             .enable_tools()
+            .enable_tool_list_changed()
             .enable_prompts()
             .enable_resources()
             .build();
@@ -162,7 +242,25 @@ impl ServerHandler for FlowServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(self.tools.tools.clone()))
+        // Per-command tools follow the channel's context; the others are always there.
+        let context = self
+            .app
+            .current_context(&self.caller)
+            .await
+            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        let catalog = self.app.catalog();
+        let tools = self
+            .tools
+            .tools
+            .iter()
+            .filter(|t| {
+                catalog
+                    .command(&t.name)
+                    .is_none_or(|c| catalog.available_in(c, &context))
+            })
+            .cloned()
+            .collect();
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -179,6 +277,9 @@ impl ServerHandler for FlowServer {
         if request.name == PERFORM_ACTION {
             return Ok(self.perform_action(args, &context).await);
         }
+        if request.name == INVOKE_ASSISTANT {
+            return Ok(self.invoke_assistant(args, &context).await);
+        }
         if conversation_tools::is_conversation_tool(&request.name) {
             return Ok(
                 conversation_tools::call(&self.app, &self.caller, &request.name, args)
@@ -186,7 +287,8 @@ impl ServerHandler for FlowServer {
                     .into(),
             );
         }
-        if self.app.catalog().command(&request.name).is_none() {
+        let catalog = self.app.catalog();
+        let Some(command) = catalog.command(&request.name) else {
             return Err(McpError::invalid_params(
                 format!(
                     "unknown tool \"{}\"",
@@ -194,6 +296,22 @@ impl ServerHandler for FlowServer {
                 ),
                 None,
             ));
+        };
+        if command.context != crate::workflow::catalog::GLOBAL_CONTEXT {
+            let current = self
+                .app
+                .current_context(&self.caller)
+                .await
+                .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+            if !catalog.available_in(command, &current) {
+                return Ok(tools::error_result(format!(
+                    "{} is only available in the {} context (the channel is in {}); perform_action runs it anywhere",
+                    command.name,
+                    command.context,
+                    if current == crate::workflow::catalog::GLOBAL_CONTEXT { "the global context".to_string() } else { format!("the {current} context") }
+                ))
+                .into());
+            }
         }
         let params = Value::Object(args.clone());
         Ok(self

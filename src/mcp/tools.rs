@@ -12,6 +12,7 @@ use crate::exec::output::CommandOutput;
 use crate::workflow::{Catalog, Command, ContentSpec};
 
 pub const PERFORM_ACTION: &str = "perform_action";
+pub const INVOKE_ASSISTANT: &str = "invoke_assistant";
 
 /// The tool list and the output schema every command shares.
 #[derive(Debug)]
@@ -22,7 +23,10 @@ pub struct ToolSet {
 impl ToolSet {
     pub fn build(catalog: &Catalog) -> Arc<Self> {
         let output_schema = Arc::new(command_output_schema());
-        let mut tools = vec![perform_action_tool(catalog, output_schema.clone())];
+        let mut tools = vec![
+            perform_action_tool(catalog, output_schema.clone()),
+            invoke_assistant_tool(catalog, output_schema.clone()),
+        ];
         tools.extend(
             catalog
                 .commands
@@ -70,6 +74,43 @@ fn perform_action_tool(catalog: &Catalog, output_schema: Arc<JsonObject>) -> Too
         _ => JsonObject::new(),
     };
     Tool::new(PERFORM_ACTION, description, Arc::new(schema))
+        .with_raw_output_schema(output_schema)
+        .with_annotations(ToolAnnotations::new().read_only(false).open_world(false))
+}
+
+fn invoke_assistant_tool(catalog: &Catalog, output_schema: Arc<JsonObject>) -> Tool {
+    let mut description = format!(
+        "Ask the \"{}\" workflow in plain words; it picks the command, takes the parameters from \
+         the text, and asks back (a numbered choice, or the missing values) when unsure — answer \
+         with the next call; \"abort\" drops the question. Explicit calls work too: \
+         `name key=value` or `/name value, value`. One turn at a time per channel. You can ask:",
+        catalog.name
+    );
+    for command in catalog.commands.values() {
+        match command.utterances.first() {
+            Some(example) => {
+                description.push_str(&format!("\n- {} (e.g. \"{example}\")", command.name))
+            }
+            None => description.push_str(&format!("\n- {}", command.name)),
+        }
+    }
+    description.push_str(
+        "\nBuilt-in: what_can_i_do, what_is_current_context, go_up, reset_context, abort.",
+    );
+    let schema = json!({
+        "type": "object",
+        "properties": {
+            "command": {"type": "string", "minLength": 1, "maxLength": crate::app::assistant::MAX_COMMAND_BYTES, "description": "What the user wants, in their words (or the answer to the assistant's question)"},
+            "timeout_seconds": {"type": "integer", "minimum": 1, "maximum": 600, "description": "Give up after this many seconds (default 60)"}
+        },
+        "required": ["command"],
+        "additionalProperties": false
+    });
+    let schema = match schema {
+        Value::Object(map) => map,
+        _ => JsonObject::new(),
+    };
+    Tool::new(INVOKE_ASSISTANT, description, Arc::new(schema))
         .with_raw_output_schema(output_schema)
         .with_annotations(ToolAnnotations::new().read_only(false).open_world(false))
 }

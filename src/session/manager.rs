@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::ChannelId;
 use super::turn_lock::TurnLock;
+use crate::assistant::AssistantState;
 use crate::store::conversations::{ConversationStore, RocksConversationStore, StoreError};
 
 /// Milliseconds since the Unix epoch.
@@ -38,6 +39,8 @@ pub struct Session {
 struct Live {
     conversation_id: u64,
     next_turn_id: u64,
+    /// Context stack and question in progress; the store holds the durable copy.
+    assistant: AssistantState,
 }
 
 impl Session {
@@ -71,7 +74,26 @@ impl Session {
         } else {
             live.conversation_id = conversation_id;
             live.next_turn_id = next_turn_id;
+            // The store drops the pending state with the switch; so does memory.
+            live.assistant = AssistantState::default();
         }
+    }
+
+    /// The channel's assistant state (context stack, question in progress).
+    pub fn assistant_state(&self) -> AssistantState {
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .assistant
+            .clone()
+    }
+
+    /// Replace the in-memory assistant state (after the store has accepted it).
+    pub fn set_assistant_state(&self, state: AssistantState) {
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .assistant = state;
     }
 
     fn touch(&self) {
@@ -120,6 +142,7 @@ impl Sessions {
             Ok(Live {
                 conversation_id: state.active_conversation,
                 next_turn_id,
+                assistant: AssistantState::from_stored(state.pending.as_ref()),
             })
         })
         .await

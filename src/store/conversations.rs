@@ -163,6 +163,17 @@ pub trait ConversationStore: Send + Sync {
         turn: &Turn,
     ) -> Result<(), StoreError>;
 
+    /// [`Self::append_turn`] and, in the same atomic batch, replace the channel's pending
+    /// state — but only while `conversation_id` is still the active conversation (a state
+    /// belongs to the conversation it was made in; a switch meanwhile has cleared it).
+    fn append_turn_with_pending(
+        &self,
+        channel: &ChannelId,
+        conversation_id: u64,
+        turn: &Turn,
+        pending: Option<Value>,
+    ) -> Result<(), StoreError>;
+
     /// One more than the last stored turn id of the conversation (1 when it has none). One
     /// reverse seek; callers keep the counter in memory after the first call.
     fn next_turn_id(&self, channel: &ChannelId, conversation_id: u64) -> Result<u64, StoreError>;
@@ -441,6 +452,55 @@ impl RocksConversationStore {
             .db
             .put(CF_CHANNELS, &keys::channel(channel), &encode(state)?)?)
     }
+
+    /// Store a turn (and maybe the channel's pending state) under the channel's lock.
+    fn append(
+        &self,
+        channel: &ChannelId,
+        conversation_id: u64,
+        turn: &Turn,
+        pending: Option<Option<Value>>,
+    ) -> Result<(), StoreError> {
+        let turn_bytes = encode(turn)?;
+        let turn_key = keys::turn(channel, conversation_id, turn.turn_id);
+        let _guard = self.lock(channel);
+        let mut summary = self
+            .summary_of(channel, conversation_id)?
+            .ok_or(StoreError::UnknownConversation(conversation_id))?;
+        if self.db.get(CF_TURNS, &turn_key)?.is_some() {
+            return Err(StoreError::DuplicateTurn {
+                conversation_id,
+                turn_id: turn.turn_id,
+            });
+        }
+        // Never backwards: turns finishing out of order must not make it older.
+        summary.updated_at = summary.updated_at.max(turn.timestamp_ms);
+        let summary = encode(&summary)?;
+        let state = match pending {
+            Some(pending) => {
+                let mut state = self.load_locked(channel)?;
+                if state.active_conversation == conversation_id && state.pending != pending {
+                    state.pending = pending;
+                    Some(encode(&state)?)
+                } else {
+                    None
+                }
+            }
+            None => None,
+        };
+        self.db.write(|batch| {
+            batch.put(CF_TURNS, &turn_key, &turn_bytes);
+            if let Some(state) = &state {
+                batch.put(CF_CHANNELS, &keys::channel(channel), state);
+            }
+            batch.put(
+                CF_CONVERSATIONS,
+                &keys::conversation(channel, conversation_id),
+                &summary,
+            );
+        })?;
+        Ok(())
+    }
 }
 
 impl ConversationStore for RocksConversationStore {
@@ -459,30 +519,17 @@ impl ConversationStore for RocksConversationStore {
         conversation_id: u64,
         turn: &Turn,
     ) -> Result<(), StoreError> {
-        let turn_bytes = encode(turn)?;
-        let turn_key = keys::turn(channel, conversation_id, turn.turn_id);
-        let _guard = self.lock(channel);
-        let mut summary = self
-            .summary_of(channel, conversation_id)?
-            .ok_or(StoreError::UnknownConversation(conversation_id))?;
-        if self.db.get(CF_TURNS, &turn_key)?.is_some() {
-            return Err(StoreError::DuplicateTurn {
-                conversation_id,
-                turn_id: turn.turn_id,
-            });
-        }
-        // Never backwards: turns finishing out of order must not make it older.
-        summary.updated_at = summary.updated_at.max(turn.timestamp_ms);
-        let summary = encode(&summary)?;
-        self.db.write(|batch| {
-            batch.put(CF_TURNS, &turn_key, &turn_bytes);
-            batch.put(
-                CF_CONVERSATIONS,
-                &keys::conversation(channel, conversation_id),
-                &summary,
-            );
-        })?;
-        Ok(())
+        self.append(channel, conversation_id, turn, None)
+    }
+
+    fn append_turn_with_pending(
+        &self,
+        channel: &ChannelId,
+        conversation_id: u64,
+        turn: &Turn,
+        pending: Option<Value>,
+    ) -> Result<(), StoreError> {
+        self.append(channel, conversation_id, turn, Some(pending))
     }
 
     fn next_turn_id(&self, channel: &ChannelId, conversation_id: u64) -> Result<u64, StoreError> {

@@ -29,6 +29,45 @@ impl Catalog {
     pub fn command(&self, name: &str) -> Option<&Arc<Command>> {
         self.commands.get(name)
     }
+
+    /// `context` and its ancestors, innermost first, ending with the global context.
+    /// An unknown context counts as the global one.
+    pub fn context_chain<'a>(&'a self, context: &'a str) -> Vec<&'a str> {
+        let mut chain = Vec::new();
+        let mut current = context;
+        // The loader refuses cycles; the bound only guards against a damaged catalog.
+        while current != GLOBAL_CONTEXT && chain.len() <= self.contexts.len() {
+            match self.contexts.get(current) {
+                Some(parent) => {
+                    chain.push(current);
+                    current = parent;
+                }
+                None => break,
+            }
+        }
+        chain.push(GLOBAL_CONTEXT);
+        chain
+    }
+
+    /// True when `command` can be used in `context` (its own context is `context` or an
+    /// ancestor of it).
+    pub fn available_in(&self, command: &Command, context: &str) -> bool {
+        command.context == GLOBAL_CONTEXT
+            || self
+                .context_chain(context)
+                .contains(&command.context.as_str())
+    }
+
+    /// The commands usable in `context`, in catalog order.
+    pub fn commands_in<'a>(
+        &'a self,
+        context: &'a str,
+    ) -> impl Iterator<Item = &'a Arc<Command>> + 'a {
+        let chain = self.context_chain(context);
+        self.commands
+            .values()
+            .filter(move |c| c.context == GLOBAL_CONTEXT || chain.contains(&c.context.as_str()))
+    }
 }
 
 /// One workflow command, from `tools/<name>.toml`.
@@ -37,6 +76,9 @@ pub struct Command {
     pub name: String,
     pub description: String,
     pub context: String,
+    /// After it succeeds, the channel moves into this context, remembering the command's
+    /// parameters there (the demo: `get_order_details` enters `Order` with its `order_id`).
+    pub enters_context: Option<String>,
     pub utterances: Vec<String>,
     /// In declaration order (it is the order a user fills them in).
     pub params: Vec<Param>,

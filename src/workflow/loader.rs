@@ -242,6 +242,7 @@ struct RawCommand {
     name: Option<Spanned<String>>,
     description: Option<String>,
     context: Option<Spanned<String>>,
+    enters_context: Option<Spanned<String>>,
     #[serde(default)]
     utterances: Vec<String>,
     #[serde(default)]
@@ -423,6 +424,17 @@ fn parse_command(
         }
         None => GLOBAL_CONTEXT.to_string(),
     };
+    let enters_context = raw.enters_context.and_then(|target| {
+        let value = target.get_ref();
+        if !manifest.contexts.contains_key(value) {
+            errs.push(
+                Some(target.span().start),
+                format!("enters_context \"{value}\" is not a context declared under [contexts] in workflow.toml"),
+            );
+            return None;
+        }
+        Some(target.into_inner())
+    });
 
     let mut params = Vec::new();
     for (param_name, raw_param) in raw.parameters {
@@ -448,6 +460,7 @@ fn parse_command(
         name,
         description,
         context,
+        enters_context,
         utterances: raw.utterances,
         params,
         annotations: Annotations {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use rmcp::model::{CallToolRequestParams, CallToolResult, ProtocolVersion};
-use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RunningService};
+use rmcp::service::{ClientLifecycleMode, ClientServiceExt, Peer, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
@@ -106,11 +106,16 @@ impl TestServer {
 
 /// Call `tool` with a JSON object of arguments.
 pub async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
+    call_on(client, tool, args).await
+}
+
+/// [`call`] through any client (one with its own handler, too).
+pub async fn call_on(peer: &Peer<RoleClient>, tool: &str, args: Value) -> CallToolResult {
     let mut params = CallToolRequestParams::new(tool.to_string());
     if let Value::Object(map) = args {
         params = params.with_arguments(map);
     }
-    client.call_tool(params).await.expect("tools/call")
+    peer.call_tool(params).await.expect("tools/call")
 }
 
 /// `perform_action(command, params)`.

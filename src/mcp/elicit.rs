@@ -1,0 +1,132 @@
+//! Asking for missing parameters through MCP elicitation (`elicitation/create`, form mode),
+//! when the client declared it can; otherwise the assistant asks in text.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use rmcp::RoleServer;
+use rmcp::model::{ElicitRequestParams, ElicitationAction, ElicitationSchema};
+use rmcp::service::{ElicitationMode, Peer};
+use serde_json::{Map, Value, json};
+
+use crate::app::{AskAnswer, AskRequest, ParamAsker};
+use crate::workflow::{Param, ParamType};
+
+/// How long a person gets to fill the form.
+const ANSWER_WITHIN: Duration = Duration::from_secs(600);
+
+/// A [`ParamAsker`] over one client connection.
+pub(crate) struct ElicitAsker {
+    peer: Peer<RoleServer>,
+}
+
+impl ElicitAsker {
+    /// An asker for `peer`, if it declared form elicitation.
+    pub(crate) fn for_peer(peer: &Peer<RoleServer>) -> Option<Self> {
+        peer.supported_elicitation_modes()
+            .contains(&ElicitationMode::Form)
+            .then(|| Self { peer: peer.clone() })
+    }
+}
+
+impl ParamAsker for ElicitAsker {
+    fn ask<'a>(
+        &'a self,
+        request: AskRequest<'a>,
+    ) -> Pin<Box<dyn Future<Output = AskAnswer> + Send + 'a>> {
+        Box::pin(async move {
+            // Forms hold only flat values: anything else is asked in text.
+            let Some(schema) = form_schema(&request.params) else {
+                return AskAnswer::Unavailable;
+            };
+            let params = ElicitRequestParams::FormElicitationParams {
+                meta: None,
+                message: request.message,
+                requested_schema: schema,
+            };
+            match self
+                .peer
+                .create_elicitation_with_timeout(params, Some(ANSWER_WITHIN))
+                .await
+            {
+                Ok(result) => match result.action {
+                    ElicitationAction::Accept => match result.content {
+                        Some(Value::Object(values)) => AskAnswer::Values(
+                            values
+                                .into_iter()
+                                .filter(|(k, _)| request.params.iter().any(|p| p.name == *k))
+                                .collect(),
+                        ),
+                        _ => AskAnswer::Unavailable,
+                    },
+                    ElicitationAction::Decline => AskAnswer::Declined,
+                    _ => AskAnswer::Unavailable,
+                },
+                Err(e) => {
+                    tracing::debug!("elicitation not answered: {e}");
+                    AskAnswer::Unavailable
+                }
+            }
+        })
+    }
+}
+
+/// The form for `params`, or `None` when one of them is not a flat value.
+fn form_schema(params: &[&Param]) -> Option<ElicitationSchema> {
+    let mut properties = Map::new();
+    for param in params {
+        let mut property = Map::new();
+        let ty = match param.spec.ty {
+            ParamType::String => "string",
+            ParamType::Integer => "integer",
+            ParamType::Number => "number",
+            ParamType::Boolean => "boolean",
+            ParamType::Array | ParamType::Object => return None,
+        };
+        property.insert("type".into(), json!(ty));
+        property.insert("title".into(), json!(param.name));
+        let mut description = param.description.clone();
+        if let Some(example) = param.examples.first() {
+            let example = match example {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            description.push_str(&format!(" (e.g. {example})"));
+        }
+        if !description.is_empty() {
+            property.insert("description".into(), json!(description));
+        }
+        if let Some(values) = &param.spec.enum_values {
+            property.insert("enum".into(), Value::Array(values.clone()));
+        }
+        properties.insert(param.name.clone(), Value::Object(property));
+    }
+    let required: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+    let schema = json!({"type": "object", "properties": properties, "required": required});
+    serde_json::from_value(schema)
+        .map_err(|e| tracing::debug!("no elicitation form: {e}"))
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flat_parameters_make_a_form_and_arrays_do_not() {
+        let catalog =
+            crate::app::check(&crate::workflow::WorkflowSource::embedded()).expect("demo");
+        let cancel = catalog.command("cancel_pending_order").expect("command");
+        let params: Vec<&Param> = cancel.params.iter().collect();
+        let schema = form_schema(&params).expect("a form");
+        let value = serde_json::to_value(&schema).expect("serializes");
+        assert_eq!(value["required"], json!(["order_id", "reason"]));
+        assert_eq!(value["properties"]["reason"]["enum"][0], "no longer needed");
+        let returns = catalog
+            .command("return_delivered_order_items")
+            .expect("command");
+        let params: Vec<&Param> = returns.params.iter().collect();
+        assert!(form_schema(&params).is_none());
+    }
+}
