@@ -1,0 +1,3 @@
+//! Extractor and explicit-syntax behaviour on the demo catalog.
+
+use super::*;
