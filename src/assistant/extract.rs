@@ -239,10 +239,11 @@ fn extract_for(command: &Command, params: &[&Param], text: &str) -> Extraction {
         .collect();
     pattern_values(params, &toks, &mut found);
     for param in params {
-        if param.spec.enum_values.is_some() && !found.has(&param.name) {
-            if let Some(v) = roles::fuzzy_enum(param, &toks) {
-                found.values.insert(param.name.clone(), v);
-            }
+        if param.spec.enum_values.is_some()
+            && !found.has(&param.name)
+            && let Some(v) = roles::fuzzy_enum(param, &toks)
+        {
+            found.values.insert(param.name.clone(), v);
         }
     }
     roles::fill(params, &text, &toks, &mut found.values, &consumed);
@@ -392,8 +393,8 @@ fn pattern_values(params: &[&Param], toks: &[Token], found: &mut Found) {
         };
         let filler =
             |t: &Token| matches!(t.lower.as_str(), "item" | "items" | "the" | "id" | "ids");
-        let marker = before(1).is_some_and(|t| is_marker(t))
-            || (before(1).is_some_and(|t| filler(t)) && before(2).is_some_and(|t| is_marker(t)));
+        let marker = before(1).is_some_and(is_marker)
+            || (before(1).is_some_and(filler) && before(2).is_some_and(is_marker));
         // Prefer parameters still empty (scalars) and pointed at by the words before.
         let choice = if matched.len() == 1 {
             Some(matched.swap_remove(0))

@@ -188,47 +188,46 @@ pub(crate) fn fill(
 
     linked(&free, toks, values);
 
-    if has_role(Role::Expression) {
-        if let Some(expr) = expression(text) {
-            set(values, Role::Expression, &expr);
-        }
+    if has_role(Role::Expression)
+        && let Some(expr) = expression(text)
+    {
+        set(values, Role::Expression, &expr);
     }
-    if has_role(Role::FirstName) || has_role(Role::LastName) {
-        if let Some((first, last)) = person_name(toks) {
-            set(values, Role::FirstName, first);
-            set(values, Role::LastName, last);
-        }
+    if (has_role(Role::FirstName) || has_role(Role::LastName))
+        && let Some((first, last)) = person_name(toks)
+    {
+        set(values, Role::FirstName, first);
+        set(values, Role::LastName, last);
     }
-    if has_role(Role::Street) || has_role(Role::City) || has_role(Role::State) {
-        if let Some(addr) = address(text)
-            && untouched(addr.start, addr.start + 1)
-        {
-            let two_letter = free.iter().any(|(p, r)| {
-                *r == Role::State && p.description.to_lowercase().contains("two-letter")
-            });
-            if let Some(v) = &addr.street {
-                set(values, Role::Street, v);
-            }
-            if let Some(v) = &addr.line2 {
-                set(values, Role::Line2, v);
-            }
-            if let Some(v) = &addr.city {
-                set(values, Role::City, v);
-            }
-            if let Some(v) = &addr.state {
-                let v = if two_letter {
-                    state_code(v).map_or(v.clone(), str::to_string)
-                } else {
-                    v.clone()
-                };
-                set(values, Role::State, &v);
-            }
-            if let Some(v) = &addr.zip {
-                set(values, Role::Zip, v);
-            }
-            if let Some(v) = &addr.country {
-                set(values, Role::Country, v);
-            }
+    if (has_role(Role::Street) || has_role(Role::City) || has_role(Role::State))
+        && let Some(addr) = address(text)
+        && untouched(addr.start, addr.start + 1)
+    {
+        let two_letter = free
+            .iter()
+            .any(|(p, r)| *r == Role::State && p.description.to_lowercase().contains("two-letter"));
+        if let Some(v) = &addr.street {
+            set(values, Role::Street, v);
+        }
+        if let Some(v) = &addr.line2 {
+            set(values, Role::Line2, v);
+        }
+        if let Some(v) = &addr.city {
+            set(values, Role::City, v);
+        }
+        if let Some(v) = &addr.state {
+            let v = if two_letter {
+                state_code(v).map_or(v.clone(), str::to_string)
+            } else {
+                v.clone()
+            };
+            set(values, Role::State, &v);
+        }
+        if let Some(v) = &addr.zip {
+            set(values, Role::Zip, v);
+        }
+        if let Some(v) = &addr.country {
+            set(values, Role::Country, v);
         }
     }
     // A country named anywhere, when it is one of the parameter's examples.
@@ -274,7 +273,6 @@ fn person_name<'t>(toks: &'t [Token]) -> Option<(&'t str, &'t str)> {
             && let (Some(a), Some(b)) = (toks.get(i + 1), toks.get(i + 2))
             && name_word(a)
             && name_word(b)
-            && !toks[i + 1].word.ends_with(',')
         {
             return Some((a.word, b.word));
         }
@@ -282,11 +280,7 @@ fn person_name<'t>(toks: &'t [Token]) -> Option<(&'t str, &'t str)> {
     for w in toks.windows(2) {
         let cap = |t: &Token| t.word.chars().next().is_some_and(char::is_uppercase);
         if cap(&w[0]) && cap(&w[1]) && name_word(&w[0]) && name_word(&w[1]) {
-            // "Brown, Noah" is not handled: the comma makes the order unclear.
-            let raw_between_comma = w[0].word.len() < w[0].end - w[0].start
-                && w[0].end > w[0].start
-                && !w[0].word.ends_with(',');
-            let _ = raw_between_comma;
+            // "Brown, Noah" is read as first "Brown": the comma order is not handled.
             return Some((w[0].word, w[1].word));
         }
     }

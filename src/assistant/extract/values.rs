@@ -72,7 +72,7 @@ pub(crate) fn enum_member(spec: &ValueSpec, raw: &str) -> Option<Value> {
         .iter()
         .find(|v| match v {
             Value::String(s) => s.eq_ignore_ascii_case(raw),
-            other => other.to_string() == raw,
+            other => serde_json::from_str::<Value>(raw).ok().as_ref() == Some(other),
         })
         .cloned()
 }
