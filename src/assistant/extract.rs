@@ -247,6 +247,7 @@ fn extract_for(command: &Command, params: &[&Param], text: &str) -> Extraction {
         }
     }
     roles::fill(params, &text, &toks, &mut found.values, &consumed);
+    roles::scalars(params, &toks, &mut found.values);
     Extraction {
         values: found.values,
         invalid: found.invalid,

@@ -63,7 +63,7 @@ pub(crate) fn key_values(rest: &str) -> Option<Vec<(String, String)>> {
     while !s.is_empty() {
         let eq = s.find('=')?;
         let key = s[..eq].trim();
-        if key.is_empty()
+        if !key.starts_with(|c: char| c.is_alphabetic() || c == '_')
             || !key
                 .chars()
                 .all(|c| c.is_alphanumeric() || c == '_' || c == '-')

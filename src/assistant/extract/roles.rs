@@ -273,13 +273,13 @@ fn person_name<'t>(toks: &'t [Token]) -> Option<(&'t str, &'t str)> {
             && let (Some(a), Some(b)) = (toks.get(i + 1), toks.get(i + 2))
             && name_word(a)
             && name_word(b)
+            && (capitalised(a) || name_ends_after(toks, i + 2))
         {
             return Some((a.word, b.word));
         }
     }
     for w in toks.windows(2) {
-        let cap = |t: &Token| t.word.chars().next().is_some_and(char::is_uppercase);
-        if cap(&w[0]) && cap(&w[1]) && name_word(&w[0]) && name_word(&w[1]) {
+        if capitalised(&w[0]) && capitalised(&w[1]) && name_word(&w[0]) && name_word(&w[1]) {
             // "Brown, Noah" is read as first "Brown": the comma order is not handled.
             return Some((w[0].word, w[1].word));
         }
@@ -287,10 +287,50 @@ fn person_name<'t>(toks: &'t [Token]) -> Option<(&'t str, &'t str)> {
     None
 }
 
+fn capitalised(t: &Token) -> bool {
+    t.word.chars().next().is_some_and(char::is_uppercase)
+}
+
+/// Lower-case words after "I'm" are a name only when the phrase ends right after them
+/// (end, punctuation, a number, or a word that starts the next detail): "i am noah brown,
+/// 80219" but not "i'm not sure".
+fn name_ends_after(toks: &[Token], b: usize) -> bool {
+    let Some(last) = toks.get(b) else {
+        return false;
+    };
+    if last.word.len() < last.end - last.start {
+        return true; // punctuation after it
+    }
+    match toks.get(b + 1) {
+        None => true,
+        Some(next) => {
+            next.word.starts_with(|c: char| c.is_ascii_digit())
+                || matches!(
+                    next.lower.as_str(),
+                    "and" | "from" | "in" | "zip" | "my" | "with" | "living" | "at" | "postcode"
+                )
+        }
+    }
+}
+
+/// Words between a parameter's name and its value: "zip is 80219", "city to Austin".
+const CONNECTORS: &[&str] = &[
+    "is", "are", "=", ":", "-", "to", "be", "should", "now", "of",
+];
+
 /// Values right after the words of a parameter's name (`first name Noah`, `city … to Austin`).
 fn linked(free: &[(&Param, Role)], toks: &[Token], values: &mut Map<String, Value>) {
     for (p, r) in free {
         if values.contains_key(&p.name) || matches!(r, Role::Expression | Role::Street) {
+            continue;
+        }
+        // Free text such as a summary is taken only from `key: …` / `key=…`, never guessed
+        // from one word.
+        let long = p
+            .examples
+            .iter()
+            .any(|e| e.as_str().is_some_and(|s| s.split_whitespace().count() > 3));
+        if long {
             continue;
         }
         let words: Vec<String> = p
@@ -317,14 +357,40 @@ fn linked(free: &[(&Param, Role)], toks: &[Token], values: &mut Map<String, Valu
             {
                 continue;
             }
+            let mut j = i + 1;
+            while toks
+                .get(j)
+                .is_some_and(|t| CONNECTORS.contains(&t.lower.as_str()))
+            {
+                j += 1;
+            }
             let value = match r {
-                Role::FirstName | Role::LastName => toks.get(i + 1).filter(|t| name_word(t)),
-                _ => toks[i + 1..toks.len().min(i + 6)].iter().find(|t| {
-                    t.word.chars().next().is_some_and(char::is_uppercase) && name_word(t)
-                }),
+                Role::FirstName | Role::LastName => toks
+                    .get(j)
+                    .filter(|t| name_word(t))
+                    .map(|t| t.word.to_string()),
+                _ => {
+                    // The first capitalised word within a few (`city on my profile to
+                    // Austin`), and the capitalised words that follow it (`New York`).
+                    let end = toks.len().min(i + 6);
+                    let from = (i + 1..end).find(|&k| capitalised(&toks[k]) && name_word(&toks[k]));
+                    from.map(|k| {
+                        let mut words = vec![toks[k].word];
+                        let mut m = k;
+                        while toks[m].word.len() == toks[m].end - toks[m].start
+                            && toks
+                                .get(m + 1)
+                                .is_some_and(|t| capitalised(t) && name_word(t))
+                        {
+                            m += 1;
+                            words.push(toks[m].word);
+                        }
+                        words.join(" ")
+                    })
+                }
             };
-            if let Some(t) = value {
-                values.insert(p.name.clone(), Value::String(t.word.to_string()));
+            if let Some(v) = value {
+                values.insert(p.name.clone(), Value::String(v));
                 break;
             }
         }
@@ -420,14 +486,29 @@ fn address(text: &str) -> Option<Address> {
     }
     let mut parts = parts.into_iter();
     let street = parts.next()?;
+    if street.split_whitespace().count() < 2 {
+        return None;
+    }
+    // The street is the number and the capitalised words (or street types) after it; a
+    // lower-case word ends it, and the address with it ("12 Oak Street please").
+    let words: Vec<&str> = street.split_whitespace().collect();
+    let kept = 1 + words[1..]
+        .iter()
+        .take_while(|w| {
+            let w = w.trim_end_matches(['.', '!', '?']);
+            w.starts_with(|c: char| c.is_uppercase() || c.is_ascii_digit())
+                || STREET_TYPES.contains(&w.to_lowercase().as_str())
+        })
+        .count();
     out.street = Some(
-        street
+        words[..kept]
+            .join(" ")
             .trim_end_matches(['.', '!', '?'])
-            .split(" please ")
-            .next()
-            .unwrap_or("")
             .to_string(),
     );
+    if kept < words.len() || street.ends_with(['.', '!', '?']) {
+        return Some(out);
+    }
     for part in parts {
         let part = part.trim_end_matches(['.', '!', '?']).trim();
         if part.is_empty() {
@@ -666,4 +747,72 @@ fn expression(text: &str) -> Option<String> {
         expr.pop();
     }
     Some(expr.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// Integer, number and boolean parameters: the value right after the parameter's name
+/// (`quantity 3`, `gift wrap: yes`), or, for the only numeric parameter, the only number
+/// in the text that no other parameter took.
+pub(crate) fn scalars(params: &[&Param], toks: &[Token], values: &mut Map<String, Value>) {
+    let numeric = |p: &Param| matches!(p.spec.ty, ParamType::Integer | ParamType::Number);
+    let scalar: Vec<&Param> = params
+        .iter()
+        .copied()
+        .filter(|p| numeric(p) || p.spec.ty == ParamType::Boolean)
+        .collect();
+    for p in &scalar {
+        if values.contains_key(&p.name) {
+            continue;
+        }
+        let words: Vec<String> = p
+            .name
+            .to_lowercase()
+            .split('_')
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect();
+        let n = words.len();
+        for i in 0..toks.len() {
+            if i + 1 < n
+                || !toks[i + 1 - n..=i]
+                    .iter()
+                    .zip(&words)
+                    .all(|(t, w)| t.lower == *w)
+            {
+                continue;
+            }
+            let mut j = i + 1;
+            while toks
+                .get(j)
+                .is_some_and(|t| CONNECTORS.contains(&t.lower.as_str()))
+            {
+                j += 1;
+            }
+            if let Some(v) = toks
+                .get(j)
+                .and_then(|t| super::values::typed(&p.spec, t.word).ok())
+            {
+                values.insert(p.name.clone(), v);
+                break;
+            }
+        }
+    }
+    let unfilled: Vec<&&Param> = scalar
+        .iter()
+        .filter(|p| numeric(p) && !values.contains_key(&p.name))
+        .collect();
+    if let [only] = unfilled.as_slice()
+        && scalar.iter().filter(|p| numeric(p)).count() == 1
+    {
+        let taken: Vec<&str> = values.values().filter_map(Value::as_str).collect();
+        let numbers: Vec<&Token> = toks
+            .iter()
+            .filter(|t| t.word.parse::<f64>().is_ok_and(f64::is_finite))
+            .filter(|t| !taken.iter().any(|v| v.contains(t.word)))
+            .collect();
+        if let [t] = numbers.as_slice()
+            && let Ok(v) = super::values::typed(&only.spec, t.word)
+        {
+            values.insert(only.name.clone(), v);
+        }
+    }
 }

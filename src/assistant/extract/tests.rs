@@ -455,3 +455,92 @@ fn fast_enough_on_the_labelled_utterances() {
     println!("mean extract+parse_explicit per (utterance, command): {mean:?}");
     assert!(mean < std::time::Duration::from_millis(5), "{mean:?}");
 }
+
+/// A command outside the demo, to check typed scalars generically.
+fn scalar_command() -> Command {
+    use crate::workflow::catalog::{Annotations, Param, ParamType, RunSpec, ValueSpec};
+    let param = |name: &str, ty: ParamType| Param {
+        name: name.into(),
+        description: String::new(),
+        spec: ValueSpec {
+            ty,
+            pattern: None,
+            enum_values: None,
+            items: None,
+        },
+        required: false,
+        default: None,
+        examples: Vec::new(),
+        available_from: Vec::new(),
+    };
+    Command {
+        name: "order_socks".into(),
+        description: "Order socks".into(),
+        context: "*".into(),
+        utterances: Vec::new(),
+        params: vec![
+            param("quantity", ParamType::Integer),
+            param("gift_wrap", ParamType::Boolean),
+            param("size", ParamType::String),
+        ],
+        annotations: Annotations::default(),
+        run: RunSpec::Builtin {
+            handler: "none".into(),
+        },
+        input_schema: std::sync::Arc::new(serde_json::Map::new()),
+        source: "order_socks.toml".into(),
+    }
+}
+
+#[test]
+fn integers_and_booleans() {
+    let c = scalar_command();
+    assert_eq!(
+        Value::Object(extract(&c, "quantity is 3 and gift wrap: yes").values),
+        json!({"quantity": 3, "gift_wrap": true})
+    );
+    // The only number in the text, for the only numeric parameter.
+    assert_eq!(
+        Value::Object(extract(&c, "I want 12 pairs").values),
+        json!({"quantity": 12})
+    );
+    // Two numbers: no guess.
+    assert_eq!(
+        Value::Object(extract(&c, "12 or 13 pairs").values),
+        json!({})
+    );
+    // Positional and keyed typing, with errors for bad values.
+    let a = extract_answer(&c, &["quantity", "gift_wrap"], "4, no");
+    assert_eq!(
+        Value::Object(a.values),
+        json!({"quantity": 4, "gift_wrap": false})
+    );
+    let a = extract_answer(&c, &["quantity"], "lots");
+    assert_eq!(a.invalid.len(), 1);
+    assert!(a.invalid[0].message.contains("integer"));
+}
+
+#[test]
+fn names_are_not_common_words() {
+    assert_eq!(
+        values(
+            "find_user_id_by_name_zip",
+            "i'm not sure which email, zip 80219"
+        ),
+        json!({"zip": "80219"})
+    );
+    assert_eq!(
+        values(
+            "find_user_id_by_name_zip",
+            "my first name is Noah and last name: Brown"
+        ),
+        json!({"first_name": "Noah", "last_name": "Brown"})
+    );
+    assert_eq!(
+        values(
+            "modify_user_address",
+            "send it to 12 Oak Street please, thanks"
+        ),
+        json!({"address1": "12 Oak Street"})
+    );
+}
