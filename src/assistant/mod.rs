@@ -12,6 +12,7 @@ pub mod builtins;
 pub mod extract;
 pub mod intent;
 pub mod syntax;
+mod text;
 
 pub use extract::Extraction;
 pub use intent::{IntentDecision, IntentIndex, Ranked};
