@@ -37,12 +37,15 @@ const UTTERANCE_SHARE: f32 = 0.1;
 /// Below this top score, nothing fits.
 const NO_MATCH_BELOW: f32 = 0.15;
 /// Candidates scoring at least this fraction of the top are too close to call.
-const CLOSE_RATIO: f32 = 0.9;
+const CLOSE_RATIO: f32 = 0.85;
 /// Most candidates offered when asking.
 const MAX_CANDIDATES: usize = 5;
 /// Built-ins are meta-commands with short phrasings that match anything sharing a word
 /// ("cancel that", "leave this context"): a workflow command with the same words wins.
 const BUILTIN_FACTOR: f32 = 0.75;
+/// Added to a command whose exact name the text contains as a word: naming it is the
+/// clearest signal there is, even without the explicit-call syntax.
+const NAMED_BONUS: f32 = 1.0;
 /// Weight of a typo-corrected word relative to an exact one.
 const CORRECTED_WEIGHT: f32 = 0.8;
 
@@ -57,6 +60,8 @@ struct Doc {
 #[derive(Debug)]
 pub struct IntentIndex {
     names: Vec<String>,
+    /// Command name → index in `names`.
+    by_name: HashMap<String, u32>,
     /// Per command: multiplier of its score ([`BUILTIN_FACTOR`] for built-ins).
     factors: Vec<f32>,
     docs: Vec<Doc>,
@@ -192,8 +197,14 @@ impl IntentIndex {
             .filter(|((k, w), _)| *k == TermKind::Word && !w.starts_with('~'))
             .map(|((_, w), _)| (w.chars().collect(), w.clone()))
             .collect();
+        let by_name = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i as u32))
+            .collect();
         Self {
             names,
+            by_name,
             factors,
             docs,
             vocab,
@@ -304,6 +315,16 @@ impl IntentIndex {
                     entry.1 = sim;
                 } else {
                     entry.2 = entry.2.max(sim);
+                }
+            }
+        }
+        for token in text.split_whitespace().take(64) {
+            let token = token.trim_start_matches('/');
+            let token = token.split_once('=').map_or(token, |(key, _)| key);
+            if let Some(&command) = self.by_name.get(token) {
+                match per_command.iter_mut().find(|(c, _, _)| *c == command) {
+                    Some(entry) => entry.1 += NAMED_BONUS / (1.0 - UTTERANCE_SHARE),
+                    None => per_command.push((command, NAMED_BONUS / (1.0 - UTTERANCE_SHARE), 0.0)),
                 }
             }
         }

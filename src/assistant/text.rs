@@ -144,7 +144,7 @@ const STOP: &[&str] = &[
     "okay",
 ];
 const STOP_WEIGHT: f32 = 0.25;
-const SHAPE_WEIGHT: f32 = 0.6;
+const SHAPE_WEIGHT: f32 = 1.0;
 
 /// Generic synonyms (retail and everyday English), mapped to the word the commands use.
 /// The original word is kept too; the canonical one is added at a lower weight.
