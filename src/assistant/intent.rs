@@ -451,6 +451,15 @@ mod tests {
     }
 
     #[test]
+    fn a_named_command_wins() {
+        let index = demo();
+        assert_eq!(
+            top(&index, "modify_user_address city=Boulder zip=80302").as_deref(),
+            Some("modify_user_address")
+        );
+    }
+
+    #[test]
     fn builtins_are_routed() {
         let index = demo();
         assert_eq!(
