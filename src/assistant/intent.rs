@@ -221,24 +221,25 @@ impl IntentIndex {
         text::terms(text, &mut terms);
         let mut tf: HashMap<(TermKind, String), f32> = HashMap::new();
         for t in terms {
-            let known = self.vocab.contains_key(&(t.kind, t.text.clone()));
-            if !known
-                && t.kind == TermKind::Word
-                && !t.text.starts_with('~')
+            let key = (t.kind, t.text);
+            if t.kind == TermKind::Word
                 && t.weight >= 1.0
-                && let Some(fixed) = self.correct(&t.text)
+                && !key.1.starts_with('~')
+                && !self.vocab.contains_key(&key)
+                && let Some(fixed) = self.correct(&key.1)
             {
                 *tf.entry((TermKind::Word, fixed)).or_default() += CORRECTED_WEIGHT;
                 continue;
             }
-            *tf.entry((t.kind, t.text)).or_default() += t.weight;
+            *tf.entry(key).or_default() += t.weight;
         }
         // Sorted, so that float sums run in the same order on every call.
         let mut tf: Vec<((TermKind, String), f32)> = tf.into_iter().collect();
         tf.sort_by(|a, b| a.0.1.cmp(&b.0.1).then((a.0.0 as u8).cmp(&(b.0.0 as u8))));
         tf.into_iter()
-            .map(|((kind, term), f)| {
-                let id = self.vocab.get(&(kind, term)).copied();
+            .map(|(key, f)| {
+                let kind = key.0;
+                let id = self.vocab.get(&key).copied();
                 let idf = id.map_or(self.unseen_idf, |id| self.idf[id as usize]);
                 (id, kind, (1.0 + f.ln().max(-2.0)).max(0.05) * idf)
             })
