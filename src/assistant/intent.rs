@@ -31,7 +31,7 @@ pub enum IntentDecision {
 }
 
 /// Weight of the word space against the 3-gram space.
-const WORD_SHARE: f32 = 0.85;
+const WORD_SHARE: f32 = 0.75;
 /// Weight of the best utterance against the whole command document.
 const UTTERANCE_SHARE: f32 = 0.1;
 /// Below this top score, nothing fits.
