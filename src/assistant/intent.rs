@@ -1,8 +1,15 @@
 //! Intent ranking: which command do the user's words mean?
 //!
-//! STUB — to be replaced by the retrieval model (BM25/TF-IDF over word and character
-//! n-grams, built once at load).
+//! A TF-IDF cosine model over two term spaces — stemmed words (plus value shapes and generic
+//! synonyms) and character 3-grams of words (typo tolerance) — built once at load. Each
+//! command has one whole document (name, description, utterances, parameter names) and one
+//! small document per utterance (and one for its name); its score blends the whole-document
+//! similarity with its best utterance. Queries walk an inverted index, so only documents
+//! sharing a term with the text are touched.
 
+use std::collections::HashMap;
+
+use super::text::{self, Term, TermKind};
 use crate::workflow::Catalog;
 
 /// One command's similarity to an utterance (higher is closer).
@@ -23,44 +30,477 @@ pub enum IntentDecision {
     NoMatch,
 }
 
+/// Weight of the word space against the 3-gram space.
+const WORD_SHARE: f32 = 0.75;
+/// Weight of the best utterance against the whole command document.
+const UTTERANCE_SHARE: f32 = 0.1;
+/// Below this top score, nothing fits.
+const NO_MATCH_BELOW: f32 = 0.15;
+/// Candidates scoring at least this fraction of the top are too close to call.
+const CLOSE_RATIO: f32 = 0.85;
+/// Most candidates offered when asking.
+const MAX_CANDIDATES: usize = 5;
+/// Built-ins are meta-commands with short phrasings that match anything sharing a word
+/// ("cancel that", "leave this context"): a workflow command with the same words wins.
+const BUILTIN_FACTOR: f32 = 0.75;
+/// Added to a command whose exact name the text contains as a word: naming it is the
+/// clearest signal there is, even without the explicit-call syntax.
+const NAMED_BONUS: f32 = 1.0;
+/// Weight of a typo-corrected word relative to an exact one.
+const CORRECTED_WEIGHT: f32 = 0.8;
+
+/// One indexed document.
+#[derive(Debug)]
+struct Doc {
+    command: u32,
+    whole: bool,
+}
+
 /// The index over every command's name, description and utterances (and the built-ins').
 #[derive(Debug)]
 pub struct IntentIndex {
     names: Vec<String>,
+    /// Command name → index in `names`.
+    by_name: HashMap<String, u32>,
+    /// Per command: multiplier of its score ([`BUILTIN_FACTOR`] for built-ins).
+    factors: Vec<f32>,
+    docs: Vec<Doc>,
+    /// Term (with its space) → id.
+    vocab: HashMap<(TermKind, String), u32>,
+    idf: Vec<f32>,
+    /// Term id → (doc, normalised weight).
+    postings: Vec<Vec<(u32, f32)>>,
+    /// Word vocabulary as chars, for typo correction of unknown words.
+    words: Vec<(Vec<char>, String)>,
+    /// Idf given to terms never seen at build (they still count in the query's norm).
+    unseen_idf: f32,
+}
+
+/// The raw material of one command.
+struct Source {
+    name: String,
+    builtin: bool,
+    description: String,
+    utterances: Vec<String>,
+    params: Vec<String>,
 }
 
 impl IntentIndex {
     pub fn build(catalog: &Catalog) -> Self {
-        let mut names: Vec<String> = catalog.commands.keys().cloned().collect();
-        names.extend(super::builtins::BUILTINS.iter().map(|b| b.name.to_string()));
-        Self { names }
+        let mut sources: Vec<Source> = catalog
+            .commands
+            .values()
+            .map(|c| Source {
+                name: c.name.clone(),
+                builtin: false,
+                description: c.description.clone(),
+                utterances: c.utterances.clone(),
+                params: c.params.iter().map(|p| p.name.replace('_', " ")).collect(),
+            })
+            .collect();
+        sources.extend(super::builtins::BUILTINS.iter().map(|b| Source {
+            name: b.name.to_string(),
+            builtin: true,
+            description: b.description.to_string(),
+            utterances: b.utterances.iter().map(|u| u.to_string()).collect(),
+            params: Vec::new(),
+        }));
+        Self::from_sources(&sources)
+    }
+
+    fn from_sources(sources: &[Source]) -> Self {
+        let mut names = Vec::with_capacity(sources.len());
+        let mut factors = Vec::with_capacity(sources.len());
+        let mut docs = Vec::new();
+        let mut doc_terms: Vec<Vec<Term>> = Vec::new();
+        for (i, s) in sources.iter().enumerate() {
+            let command = i as u32;
+            names.push(s.name.clone());
+            factors.push(if s.builtin { BUILTIN_FACTOR } else { 1.0 });
+            let spoken_name = s.name.replace('_', " ");
+            let mut whole = Vec::new();
+            // The name counts twice in the whole document: it is the most deliberate text.
+            text::terms(&spoken_name, &mut whole);
+            text::terms(&spoken_name, &mut whole);
+            text::terms(&s.description, &mut whole);
+            for u in &s.utterances {
+                text::terms(u, &mut whole);
+            }
+            for p in &s.params {
+                text::terms(p, &mut whole);
+            }
+            docs.push(Doc {
+                command,
+                whole: true,
+            });
+            doc_terms.push(whole);
+            for u in std::iter::once(&spoken_name).chain(&s.utterances) {
+                let mut t = Vec::new();
+                text::terms(u, &mut t);
+                docs.push(Doc {
+                    command,
+                    whole: false,
+                });
+                doc_terms.push(t);
+            }
+        }
+        // Document frequency counts commands (not documents): a word in every utterance of
+        // one command is still specific to it.
+        let mut vocab: HashMap<(TermKind, String), u32> = HashMap::new();
+        let mut kinds = Vec::new();
+        let mut df: Vec<u32> = Vec::new();
+        for (doc, terms) in docs.iter().zip(&doc_terms) {
+            if !doc.whole {
+                continue;
+            }
+            let mut seen = std::collections::HashSet::new();
+            for t in terms {
+                let key = (t.kind, t.text.clone());
+                let id = *vocab.entry(key).or_insert_with(|| {
+                    kinds.push(t.kind);
+                    df.push(0);
+                    (df.len() - 1) as u32
+                });
+                if seen.insert(id) {
+                    df[id as usize] += 1;
+                }
+            }
+        }
+        let n = sources.len().max(1) as f32;
+        let idf: Vec<f32> = df.iter().map(|&d| (1.0 + n / d as f32).ln()).collect();
+        let unseen_idf = (1.0 + n).ln();
+        let mut postings: Vec<Vec<(u32, f32)>> = vec![Vec::new(); idf.len()];
+        for (d, terms) in doc_terms.iter().enumerate() {
+            let mut tf: HashMap<u32, f32> = HashMap::new();
+            for t in terms {
+                if let Some(&id) = vocab.get(&(t.kind, t.text.clone())) {
+                    *tf.entry(id).or_default() += t.weight;
+                }
+            }
+            for kind in [TermKind::Word, TermKind::Gram] {
+                let mut weights: Vec<(u32, f32)> = tf
+                    .iter()
+                    .filter(|(id, _)| kinds[**id as usize] == kind)
+                    .map(|(&id, &f)| (id, (1.0 + f.ln().max(-2.0)).max(0.05) * idf[id as usize]))
+                    .collect();
+                weights.sort_by_key(|(id, _)| *id);
+                let norm = weights.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+                if norm > 0.0 {
+                    for (id, w) in weights {
+                        postings[id as usize].push((d as u32, w / norm));
+                    }
+                }
+            }
+        }
+        let words = vocab
+            .iter()
+            .filter(|((k, w), _)| *k == TermKind::Word && !w.starts_with('~'))
+            .map(|((_, w), _)| (w.chars().collect(), w.clone()))
+            .collect();
+        let by_name = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i as u32))
+            .collect();
+        Self {
+            names,
+            by_name,
+            factors,
+            docs,
+            vocab,
+            idf,
+            postings,
+            words,
+            unseen_idf,
+        }
+    }
+
+    /// The query's terms as (id or unseen, weight) per space, typo-corrected.
+    fn query(&self, text: &str) -> Vec<(Option<u32>, TermKind, f32)> {
+        let mut terms = Vec::new();
+        text::terms(text, &mut terms);
+        let mut tf: HashMap<(TermKind, String), f32> = HashMap::new();
+        for t in terms {
+            let key = (t.kind, t.text);
+            if t.kind == TermKind::Word
+                && t.weight >= 1.0
+                && !key.1.starts_with('~')
+                && !self.vocab.contains_key(&key)
+                && let Some(fixed) = self.correct(&key.1)
+            {
+                *tf.entry((TermKind::Word, fixed)).or_default() += CORRECTED_WEIGHT;
+                continue;
+            }
+            *tf.entry(key).or_default() += t.weight;
+        }
+        // Sorted, so that float sums run in the same order on every call.
+        let mut tf: Vec<((TermKind, String), f32)> = tf.into_iter().collect();
+        tf.sort_by(|a, b| a.0.1.cmp(&b.0.1).then((a.0.0 as u8).cmp(&(b.0.0 as u8))));
+        tf.into_iter()
+            .map(|(key, f)| {
+                let kind = key.0;
+                let id = self.vocab.get(&key).copied();
+                let idf = id.map_or(self.unseen_idf, |id| self.idf[id as usize]);
+                (id, kind, (1.0 + f.ln().max(-2.0)).max(0.05) * idf)
+            })
+            .collect()
+    }
+
+    /// The indexed word closest to an unknown `word`, within a length-dependent distance.
+    fn correct(&self, word: &str) -> Option<String> {
+        let chars: Vec<char> = word.chars().collect();
+        let max = match chars.len() {
+            0..=3 => return None,
+            4..=5 => 1,
+            _ => 2,
+        };
+        let mut best: Option<(usize, &String)> = None;
+        for (w, s) in &self.words {
+            if w.len().abs_diff(chars.len()) > max || w.first() != chars.first() && max < 2 {
+                continue;
+            }
+            let d = text::edit_distance(&chars, w, max);
+            if d <= max && best.is_none_or(|(bd, bs)| d < bd || (d == bd && s < bs)) {
+                best = Some((d, s));
+            }
+        }
+        best.map(|(_, s)| s.clone())
     }
 
     /// Commands for which `available(name)` holds, best first.
     pub fn rank(&self, text: &str, available: &dyn Fn(&str) -> bool) -> Vec<Ranked> {
-        let text = text.to_lowercase();
-        let mut out: Vec<Ranked> = self
-            .names
-            .iter()
-            .filter(|n| available(n))
-            .map(|n| Ranked {
-                command: n.clone(),
-                score: if text.contains(&n.replace('_', " ")) {
-                    1.0
+        let query = self.query(text);
+        let norm = |kind: TermKind| {
+            query
+                .iter()
+                .filter(|(_, k, _)| *k == kind)
+                .map(|(_, _, w)| w * w)
+                .sum::<f32>()
+                .sqrt()
+        };
+        let (word_norm, gram_norm) = (norm(TermKind::Word), norm(TermKind::Gram));
+        // Dense accumulators over documents, touched only through postings.
+        let mut sims = vec![0.0f32; self.docs.len()];
+        let mut touched: Vec<u32> = Vec::new();
+        for (id, kind, w) in &query {
+            let Some(id) = id else { continue };
+            let (norm, share) = match kind {
+                TermKind::Word => (word_norm, WORD_SHARE),
+                TermKind::Gram => (gram_norm, 1.0 - WORD_SHARE),
+            };
+            if norm <= 0.0 {
+                continue;
+            }
+            let factor = share * w / norm;
+            for &(doc, dw) in &self.postings[*id as usize] {
+                let slot = &mut sims[doc as usize];
+                if *slot == 0.0 {
+                    touched.push(doc);
+                }
+                *slot += dw * factor;
+            }
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        // Per command: (whole-document similarity, best utterance similarity).
+        let mut per_command: Vec<(u32, f32, f32)> = Vec::new();
+        for doc in touched {
+            let d = &self.docs[doc as usize];
+            let sim = sims[doc as usize];
+            // Documents of one command are contiguous, so are their touched ids.
+            if per_command.last().is_none_or(|(c, _, _)| *c != d.command) {
+                per_command.push((d.command, 0.0, 0.0));
+            }
+            if let Some(entry) = per_command.last_mut() {
+                if d.whole {
+                    entry.1 = sim;
                 } else {
-                    0.0
-                },
+                    entry.2 = entry.2.max(sim);
+                }
+            }
+        }
+        for token in text.split_whitespace().take(64) {
+            let token = token.trim_start_matches('/');
+            let token = token.split_once('=').map_or(token, |(key, _)| key);
+            if let Some(&command) = self.by_name.get(token) {
+                match per_command.iter_mut().find(|(c, _, _)| *c == command) {
+                    Some(entry) => entry.1 += NAMED_BONUS / (1.0 - UTTERANCE_SHARE),
+                    None => per_command.push((command, NAMED_BONUS / (1.0 - UTTERANCE_SHARE), 0.0)),
+                }
+            }
+        }
+        let mut ranked: Vec<Ranked> = per_command
+            .into_iter()
+            .filter_map(|(command, whole, best)| {
+                let name = &self.names[command as usize];
+                // A near-verbatim phrasing wins on its own, even when the whole document
+                // (diluted by everything else the command says) matches weakly.
+                let blend = (1.0 - UTTERANCE_SHARE) * whole + UTTERANCE_SHARE * best;
+                let score = blend.max(best.powi(4)) * self.factors[command as usize];
+                (score > 0.0 && available(name)).then(|| Ranked {
+                    command: name.clone(),
+                    score,
+                })
             })
             .collect();
-        out.sort_by(|a, b| b.score.total_cmp(&a.score));
-        out
+        ranked.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.command.cmp(&b.command))
+        });
+        ranked
     }
 
     /// Decide from a ranking (as returned by [`Self::rank`]).
     pub fn decide(&self, ranked: &[Ranked]) -> IntentDecision {
-        match ranked.first() {
-            Some(top) if top.score > 0.0 => IntentDecision::Confident(top.command.clone()),
-            _ => IntentDecision::NoMatch,
+        let Some(top) = ranked.first() else {
+            return IntentDecision::NoMatch;
+        };
+        // NaN cannot happen (finite weights), but must not count as a match either.
+        if top.score.is_nan() || top.score < NO_MATCH_BELOW {
+            return IntentDecision::NoMatch;
+        }
+        let close: Vec<String> = ranked
+            .iter()
+            .take(MAX_CANDIDATES)
+            .take_while(|r| r.score >= top.score * CLOSE_RATIO)
+            .map(|r| r.command.clone())
+            .collect();
+        if close.len() >= 2 {
+            IntentDecision::Ambiguous(close)
+        } else {
+            IntentDecision::Confident(top.command.clone())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::WorkflowSource;
+
+    fn demo() -> IntentIndex {
+        let catalog = crate::app::check(&WorkflowSource::embedded()).expect("demo loads");
+        IntentIndex::build(&catalog)
+    }
+
+    fn decide(index: &IntentIndex, text: &str) -> IntentDecision {
+        index.decide(&index.rank(text, &|_| true))
+    }
+
+    fn top(index: &IntentIndex, text: &str) -> Option<String> {
+        index
+            .rank(text, &|_| true)
+            .first()
+            .map(|r| r.command.clone())
+    }
+
+    #[test]
+    fn clear_requests_are_confident() {
+        let index = demo();
+        assert_eq!(
+            decide(&index, "please cancel my order #W1234567"),
+            IntentDecision::Confident("cancel_pending_order".into())
+        );
+        assert_eq!(
+            decide(&index, "I want to speak to a human"),
+            IntentDecision::Confident("transfer_to_human_agents".into())
+        );
+    }
+
+    #[test]
+    fn typos_still_route() {
+        let index = demo();
+        assert_eq!(top(&index, "calcualte 3 + 4").as_deref(), Some("calculate"));
+        assert_eq!(
+            top(&index, "cancle my pending order").as_deref(),
+            Some("cancel_pending_order")
+        );
+        let adress = top(&index, "update the delivery adress of order #W1234567");
+        assert_eq!(adress.as_deref(), Some("modify_pending_order_address"));
+    }
+
+    #[test]
+    fn nonsense_is_no_match() {
+        let index = demo();
+        for text in ["purple monkey dishwasher", "zzzz qqqq", "", "   "] {
+            assert_eq!(decide(&index, text), IntentDecision::NoMatch, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn two_way_query_asks() {
+        let index = demo();
+        match decide(&index, "change the address") {
+            IntentDecision::Ambiguous(candidates) => {
+                assert!((2..=MAX_CANDIDATES).contains(&candidates.len()));
+                assert!(candidates.contains(&"modify_pending_order_address".to_string()));
+                assert!(candidates.contains(&"modify_user_address".to_string()));
+            }
+            other => panic!("expected a question, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unavailable_commands_are_never_ranked() {
+        let index = demo();
+        let text = "cancel my pending order";
+        let ranked = index.rank(text, &|name| name != "cancel_pending_order");
+        assert!(ranked.iter().all(|r| r.command != "cancel_pending_order"));
+        let only = index.rank(text, &|name| name == "get_order_details");
+        assert!(only.iter().all(|r| r.command == "get_order_details"));
+    }
+
+    #[test]
+    fn a_named_command_wins() {
+        let index = demo();
+        assert_eq!(
+            top(&index, "modify_user_address city=Boulder zip=80302").as_deref(),
+            Some("modify_user_address")
+        );
+    }
+
+    #[test]
+    fn builtins_are_routed() {
+        let index = demo();
+        assert_eq!(
+            decide(&index, "what can I do?"),
+            IntentDecision::Confident("what_can_i_do".into())
+        );
+        assert_eq!(
+            decide(&index, "where am I"),
+            IntentDecision::Confident("what_is_current_context".into())
+        );
+    }
+
+    #[test]
+    fn ranking_is_sorted_and_deterministic() {
+        let index = demo();
+        let a = index.rank("return an item from my order", &|_| true);
+        let b = index.rank("return an item from my order", &|_| true);
+        assert_eq!(a, b);
+        assert!(a.windows(2).all(|w| w[0].score >= w[1].score));
+    }
+
+    #[test]
+    fn any_text_is_safe() {
+        let index = demo();
+        let long = "cancel my order ".repeat(7_000);
+        let texts = [
+            String::new(),
+            long,
+            "\u{0}\u{7}\t\r\n\u{1b}[31m".to_string(),
+            "キャンセルしてください 注文".to_string(),
+            "отменить заказ".to_string(),
+            "🙂🙂🙂 ̶c̶a̶n̶c̶e̶l̶".to_string(),
+            "=====".to_string(),
+            "a=b=c= =\"\"".to_string(),
+            "é".repeat(3_000),
+        ];
+        for text in &texts {
+            let ranked = index.rank(text, &|_| true);
+            assert!(ranked.iter().all(|r| r.score.is_finite()));
+            let _ = index.decide(&ranked);
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod extract;
 pub mod intent;
 pub mod state;
 pub mod syntax;
+mod text;
 
 pub use extract::Extraction;
 pub use intent::{IntentDecision, IntentIndex, Ranked};

@@ -1,0 +1,277 @@
+//! Latency of assistant routing: `Assistant::understand` (intent ranking, decision and
+//! parameter extraction) on the demo workflow and on a generated 1,000-command workflow.
+//!
+//! `cargo bench --bench assistant_latency` first prints p50/p99 per call from a plain timing
+//! loop (criterion reports means and intervals, not tail percentiles), then runs criterion.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use flowmcp::assistant::Assistant;
+use flowmcp::workflow::{Catalog, WorkflowSource};
+
+/// Demo utterances: clear, typo'd, vague, explicit, out of scope, built-in.
+const DEMO: &[&str] = &[
+    "please cancel order #W2611340, I ordered it by mistake",
+    "calcualte (24.99 + 18.99) * 2",
+    "what's the status of my order #W4817420",
+    "I want to exchange item 2290451863 for 5018374629 in #W4817420",
+    "change the address",
+    "find user noah.brown4093@example.com",
+    "what's the weather like today?",
+    "what can I do",
+    "get_order_details order_id=#W2611340",
+    "I'd like to return the earbuds from my delivered order, refund to paypal_5650034",
+];
+
+/// Words for generated commands: verbs, objects and filler for descriptions.
+const VERBS: &[&str] = &[
+    "get", "list", "create", "delete", "update", "find", "archive", "restore", "approve", "reject",
+    "export", "import", "sync", "assign", "close", "open", "merge", "split", "tag", "schedule",
+];
+const OBJECTS: &[&str] = &[
+    "invoice",
+    "ticket",
+    "customer",
+    "shipment",
+    "refund",
+    "report",
+    "contract",
+    "supplier",
+    "warehouse",
+    "payment",
+    "employee",
+    "project",
+    "budget",
+    "meeting",
+    "license",
+    "device",
+    "campaign",
+    "coupon",
+    "review",
+    "subscription",
+    "account",
+    "order",
+    "product",
+    "vendor",
+    "alert",
+    "backup",
+    "policy",
+    "session",
+    "token",
+    "webhook",
+    "document",
+    "folder",
+    "label",
+    "team",
+    "role",
+    "quota",
+    "region",
+    "cluster",
+    "volume",
+    "snapshot",
+    "pipeline",
+    "build",
+    "release",
+    "incident",
+    "survey",
+    "lead",
+    "deal",
+    "note",
+    "task",
+    "calendar",
+];
+const QUALIFIERS: &[&str] = &[
+    "pending", "archived", "draft", "active", "overdue", "monthly", "external", "internal",
+    "shared", "primary",
+];
+const FILLER: &[&str] = &[
+    "quickly",
+    "for the current user",
+    "with an audit trail",
+    "in the selected region",
+    "when it is allowed",
+    "and notify the owner",
+    "using the default settings",
+    "if the status permits",
+    "for the whole team",
+    "from the admin console",
+];
+
+/// A deterministic pseudo-random sequence (no dependency, same workflow every run).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) as usize
+    }
+    fn pick<'a>(&mut self, words: &[&'a str]) -> &'a str {
+        words[self.next() % words.len()]
+    }
+}
+
+/// Write a workflow of `n` commands into `dir` and load it.
+fn generated(dir: &std::path::Path, n: usize) -> Catalog {
+    let tools = dir.join("tools");
+    std::fs::create_dir_all(&tools).expect("create tools dir");
+    std::fs::write(
+        dir.join("workflow.toml"),
+        "name = \"generated\"\ndescription = \"A generated workflow for latency benchmarks.\"\n",
+    )
+    .expect("write manifest");
+    let mut rng = Lcg(0x5eed);
+    for i in 0..n {
+        let (verb, qualifier, object) = (
+            VERBS[i % VERBS.len()],
+            QUALIFIERS[(i / VERBS.len()) % QUALIFIERS.len()],
+            OBJECTS[(i / (VERBS.len() * QUALIFIERS.len())) % OBJECTS.len()],
+        );
+        let name = format!("{verb}_{qualifier}_{object}_{i}");
+        let other = rng.pick(OBJECTS);
+        let utterances: Vec<String> = (0..6)
+            .map(|k| match k {
+                0 => format!("{verb} the {qualifier} {object}"),
+                1 => format!("please {verb} my {object} {}", rng.pick(FILLER)),
+                2 => format!("can you {verb} a {qualifier} {object} for {other}"),
+                3 => format!("I need to {verb} {object} {}", rng.next() % 100_000),
+                4 => format!("{verb} {other} {object} {}", rng.pick(FILLER)),
+                _ => format!("how do I {verb} {qualifier} {object}s"),
+            })
+            .collect();
+        let params = (0..(1 + rng.next() % 3))
+            .map(|p| {
+                let param = format!("{}_{p}", rng.pick(OBJECTS));
+                format!(
+                    "[parameters.{param}]\ntype = \"string\"\ndescription = \"The {} {} to use\"\n\n",
+                    rng.pick(QUALIFIERS),
+                    rng.pick(OBJECTS)
+                )
+            })
+            .collect::<String>();
+        let toml = format!(
+            "description = \"{} {} {} {}.\"\ncontext = \"*\"\nutterances = [{}]\n\n{params}[run]\nkind = \"template\"\nresponse = \"done\"\n",
+            capitalise(verb),
+            qualifier,
+            object,
+            rng.pick(FILLER),
+            utterances
+                .iter()
+                .map(|u| format!("{u:?}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        std::fs::write(tools.join(format!("{name}.toml")), toml).expect("write command");
+    }
+    let source = WorkflowSource::from_dir(dir).expect("generated workflow reads");
+    flowmcp::app::check(&source).expect("generated workflow loads")
+}
+
+fn capitalise(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// Utterances for the generated workflow: some on target, some typo'd, some unrelated.
+fn generated_utterances() -> Vec<String> {
+    vec![
+        "please archive the overdue invoice".into(),
+        "can you approve a pending refund for the team".into(),
+        "exprot the monthly report".into(),
+        "I need to delete snapshot 4411 from the cluster".into(),
+        "schedule a meeting with the external vendor".into(),
+        "what's the weather like today?".into(),
+        "what can I do".into(),
+        "sync shared calendar".into(),
+    ]
+}
+
+/// p50 and p99 of one call of `understand` per utterance, over `rounds` passes.
+fn percentiles(
+    label: &str,
+    catalog: &Catalog,
+    assistant: &Assistant,
+    texts: &[String],
+    rounds: usize,
+) {
+    let mut samples = Vec::with_capacity(rounds * texts.len());
+    for _ in 0..rounds {
+        for text in texts {
+            let start = Instant::now();
+            black_box(assistant.understand(catalog, black_box(text), &|_| true));
+            samples.push(start.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    samples.sort_by(f64::total_cmp);
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    println!(
+        "{label}: p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs over {} calls",
+        at(0.50),
+        at(0.99),
+        at(1.0),
+        samples.len()
+    );
+}
+
+fn report_percentiles() {
+    let demo = flowmcp::app::check(&WorkflowSource::embedded()).expect("demo loads");
+    let demo_assistant = Assistant::new(&demo);
+    let demo_texts: Vec<String> = DEMO.iter().map(|s| s.to_string()).collect();
+    percentiles(
+        "demo (15 commands)",
+        &demo,
+        &demo_assistant,
+        &demo_texts,
+        2_000,
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let big = generated(dir.path(), 1_000);
+    let start = Instant::now();
+    let big_assistant = Assistant::new(&big);
+    println!(
+        "generated: {} commands, index built in {:.1} ms",
+        big.commands.len(),
+        start.elapsed().as_secs_f64() * 1e3
+    );
+    percentiles(
+        "generated (1,000 commands)",
+        &big,
+        &big_assistant,
+        &generated_utterances(),
+        300,
+    );
+}
+
+fn bench(c: &mut Criterion) {
+    report_percentiles();
+    let demo = flowmcp::app::check(&WorkflowSource::embedded()).expect("demo loads");
+    let demo_assistant = Assistant::new(&demo);
+    c.bench_function("understand/demo, 10 utterances", |b| {
+        b.iter(|| {
+            for text in DEMO {
+                black_box(demo_assistant.understand(&demo, black_box(text), &|_| true));
+            }
+        })
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let big = generated(dir.path(), 1_000);
+    let big_assistant = Assistant::new(&big);
+    let texts = generated_utterances();
+    c.bench_function("understand/1000 commands, 8 utterances", |b| {
+        b.iter(|| {
+            for text in &texts {
+                black_box(big_assistant.understand(&big, black_box(text), &|_| true));
+            }
+        })
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
