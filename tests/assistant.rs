@@ -29,9 +29,15 @@ fn tickets_dir() -> String {
 }
 
 async fn ask(peer: &Peer<RoleClient>, words: &str) -> CallToolResult {
-    let params = CallToolRequestParams::new("invoke_assistant")
-        .with_arguments(json!({"command": words}).as_object().cloned().unwrap_or_default());
-    peer.call_tool(params).await.expect("tools/call invoke_assistant")
+    let params = CallToolRequestParams::new("invoke_assistant").with_arguments(
+        json!({"command": words})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+    );
+    peer.call_tool(params)
+        .await
+        .expect("tools/call invoke_assistant")
 }
 
 /// The clarification a reply carries, if it asks something.
@@ -78,7 +84,9 @@ impl ClientHandler for Recorder {
             hold.notified().await;
         }
         Ok(match &self.answer {
-            Some(values) => ElicitResult::new(ElicitationAction::Accept).with_content(values.clone()),
+            Some(values) => {
+                ElicitResult::new(ElicitationAction::Accept).with_content(values.clone())
+            }
             None => ElicitResult::new(ElicitationAction::Decline),
         })
     }
@@ -105,7 +113,10 @@ async fn stdio_client(
     }
     command.env("RUST_LOG", "warn");
     let transport = TokioChildProcess::new(command).expect("spawn flowmcp stdio");
-    handler.serve(transport).await.expect("initialize over stdio")
+    handler
+        .serve(transport)
+        .await
+        .expect("initialize over stdio")
 }
 
 #[tokio::test]
@@ -122,28 +133,50 @@ async fn explicit_and_natural_requests_run_commands_over_http() {
     assert_eq!(output(&result)["context"], "Order");
 
     let result = ask(&c, "where is my order #W4817420?").await;
-    assert_eq!(ran(&result), ("get_order_details".into(), true), "{}", text(&result));
-    assert_eq!(output(&result)["command_parameters"]["order_id"], "#W4817420");
+    assert_eq!(
+        ran(&result),
+        ("get_order_details".into(), true),
+        "{}",
+        text(&result)
+    );
+    assert_eq!(
+        output(&result)["command_parameters"]["order_id"],
+        "#W4817420"
+    );
 
     let result = ask(
         &c,
         "I want to cancel order W2611340 because I ordered it by mistake",
     )
     .await;
-    assert_eq!(ran(&result), ("cancel_pending_order".into(), true), "{}", text(&result));
+    assert_eq!(
+        ran(&result),
+        ("cancel_pending_order".into(), true),
+        "{}",
+        text(&result)
+    );
     assert_eq!(
         output(&result)["command_parameters"],
         json!({"order_id": "#W2611340", "reason": "ordered by mistake"})
     );
 
     let result = ask(&c, "/get_user_details noah_brown_6181").await;
-    assert_eq!(ran(&result), ("get_user_details".into(), true), "{}", text(&result));
+    assert_eq!(
+        ran(&result),
+        ("get_user_details".into(), true),
+        "{}",
+        text(&result)
+    );
 
     // The stateless era reaches the same engine.
     let s = server.stateless_client().await;
     let result = ask(&s, "what can I do?").await;
     assert_eq!(ran(&result).0, "what_can_i_do");
-    assert!(text(&result).contains("cancel_pending_order"), "{}", text(&result));
+    assert!(
+        text(&result).contains("cancel_pending_order"),
+        "{}",
+        text(&result)
+    );
 }
 
 #[tokio::test]
@@ -160,15 +193,29 @@ async fn missing_parameters_are_asked_then_filled_and_abort_leaves_the_dialog() 
         .map(|a| a.iter().filter_map(|p| p["name"].as_str()).collect())
         .unwrap_or_default();
     assert_eq!(names, ["order_id", "reason"]);
-    assert!(text(&result).contains("#W2611340"), "an example is given: {}", text(&result));
+    assert!(
+        text(&result).contains("#W2611340"),
+        "an example is given: {}",
+        text(&result)
+    );
 
     // The answer fills them in order; a bad value is asked again, naming the problem.
     let result = ask(&c, "#W12, ordered by mistake").await;
     let asked = clarification(&result);
-    assert_eq!(asked["parameters"][0]["name"], "order_id", "{}", text(&result));
+    assert_eq!(
+        asked["parameters"][0]["name"],
+        "order_id",
+        "{}",
+        text(&result)
+    );
     assert_eq!(asked["parameters"].as_array().map(Vec::len), Some(1));
     let result = ask(&c, "#W2611340").await;
-    assert_eq!(ran(&result), ("cancel_pending_order".into(), true), "{}", text(&result));
+    assert_eq!(
+        ran(&result),
+        ("cancel_pending_order".into(), true),
+        "{}",
+        text(&result)
+    );
     assert_eq!(
         output(&result)["command_parameters"],
         json!({"order_id": "#W2611340", "reason": "ordered by mistake"})
@@ -180,7 +227,12 @@ async fn missing_parameters_are_asked_then_filled_and_abort_leaves_the_dialog() 
     let result = ask(&c, "abort").await;
     assert!(text(&result).contains("Cancelled"), "{}", text(&result));
     let result = ask(&c, "no longer needed").await;
-    assert_ne!(ran(&result), ("cancel_pending_order".into(), true), "{}", text(&result));
+    assert_ne!(
+        ran(&result),
+        ("cancel_pending_order".into(), true),
+        "{}",
+        text(&result)
+    );
     let details = ask(&c, "get_order_details order_id=#W1845024").await;
     assert!(!text(&details).contains("cancelled"), "{}", text(&details));
 }
@@ -198,8 +250,16 @@ async fn a_dialog_survives_a_restart() {
     let server = TestServer::demo(dir.path()).await;
     let c = server.client().await;
     let result = ask(&c, "no longer needed").await;
-    assert_eq!(ran(&result), ("cancel_pending_order".into(), true), "{}", text(&result));
-    assert_eq!(output(&result)["command_parameters"]["reason"], "no longer needed");
+    assert_eq!(
+        ran(&result),
+        ("cancel_pending_order".into(), true),
+        "{}",
+        text(&result)
+    );
+    assert_eq!(
+        output(&result)["command_parameters"]["reason"],
+        "no longer needed"
+    );
 }
 
 #[tokio::test]
@@ -213,23 +273,43 @@ async fn ambiguity_is_asked_as_a_numbered_choice_over_stdio() {
     assert_eq!(asked["kind"], "choose_command", "{}", text(&result));
     let candidates: Vec<String> = asked["candidates"]
         .as_array()
-        .map(|a| a.iter().filter_map(|c| c.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
-    assert!(candidates.contains(&"archive_ticket".to_string()), "{candidates:?}");
-    assert!(candidates.contains(&"delete_ticket".to_string()), "{candidates:?}");
+    assert!(
+        candidates.contains(&"archive_ticket".to_string()),
+        "{candidates:?}"
+    );
+    assert!(
+        candidates.contains(&"delete_ticket".to_string()),
+        "{candidates:?}"
+    );
     assert!(text(&result).contains("1. "), "{}", text(&result));
 
     // Something that is no choice is asked again; a number picks, and the original words'
     // parameters carry over.
     let result = ask(&c, "banana").await;
-    assert_eq!(clarification(&result)["kind"], "choose_command", "{}", text(&result));
+    assert_eq!(
+        clarification(&result)["kind"],
+        "choose_command",
+        "{}",
+        text(&result)
+    );
     let pick = candidates
         .iter()
         .position(|c| c == "delete_ticket")
         .map(|i| i + 1)
         .unwrap_or(0);
     let result = ask(&c, &pick.to_string()).await;
-    assert_eq!(ran(&result), ("delete_ticket".into(), true), "{}", text(&result));
+    assert_eq!(
+        ran(&result),
+        ("delete_ticket".into(), true),
+        "{}",
+        text(&result)
+    );
     assert_eq!(text(&result), "Ticket T0042 deleted.");
 
     // And by name.
@@ -256,10 +336,19 @@ async fn contexts_built_ins_and_tools_that_follow_the_context() {
     assert!(!tools.contains(&"close_ticket".to_string()), "{tools:?}");
     let refused = common::call_on(&c, "close_ticket", json!({"ticket_id": "T0001"})).await;
     assert!(is_error(&refused));
-    assert!(text(&refused).contains("Ticket context"), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("Ticket context"),
+        "{}",
+        text(&refused)
+    );
 
     let result = ask(&c, "open ticket T0007").await;
-    assert_eq!(ran(&result), ("open_ticket".into(), true), "{}", text(&result));
+    assert_eq!(
+        ran(&result),
+        ("open_ticket".into(), true),
+        "{}",
+        text(&result)
+    );
     assert_eq!(output(&result)["context"], "Ticket");
     // The client hears that the tools changed, and the list now has the Ticket commands.
     while recorder.list_changed.load(Ordering::SeqCst) == 0 {
@@ -269,7 +358,11 @@ async fn contexts_built_ins_and_tools_that_follow_the_context() {
     assert!(tools.contains(&"close_ticket".to_string()), "{tools:?}");
 
     let result = ask(&c, "what is the current context").await;
-    assert!(text(&result).contains("Ticket") && text(&result).contains("T0007"), "{}", text(&result));
+    assert!(
+        text(&result).contains("Ticket") && text(&result).contains("T0007"),
+        "{}",
+        text(&result)
+    );
     let result = ask(&c, "what can I do").await;
     assert!(text(&result).contains("close_ticket"), "{}", text(&result));
 
@@ -303,9 +396,17 @@ async fn missing_parameters_go_through_elicitation_when_the_client_can() {
     };
     let c = stdio_client(dir.path(), None, recorder).await;
     let result = ask(&c, "/cancel_pending_order").await;
-    assert_eq!(ran(&result), ("cancel_pending_order".into(), true), "{}", text(&result));
+    assert_eq!(
+        ran(&result),
+        ("cancel_pending_order".into(), true),
+        "{}",
+        text(&result)
+    );
     let request = asked_rx.recv().await.expect("an elicitation was sent");
-    assert_eq!(request["requestedSchema"]["required"], json!(["order_id", "reason"]));
+    assert_eq!(
+        request["requestedSchema"]["required"],
+        json!(["order_id", "reason"])
+    );
     assert_eq!(
         request["requestedSchema"]["properties"]["reason"]["enum"],
         json!(["no longer needed", "ordered by mistake"])
@@ -322,7 +423,11 @@ async fn missing_parameters_go_through_elicitation_when_the_client_can() {
     let result = ask(&c, "/cancel_pending_order").await;
     assert!(text(&result).contains("Cancelled"), "{}", text(&result));
     let result = ask(&c, "get_order_details order_id=#W2611340").await;
-    assert!(text(&result).contains("pending"), "still pending: {}", text(&result));
+    assert!(
+        text(&result).contains("pending"),
+        "still pending: {}",
+        text(&result)
+    );
     c.cancel().await.expect("close");
 }
 
@@ -345,13 +450,22 @@ async fn a_second_turn_while_one_runs_is_refused() {
     asked_rx.recv().await.expect("the first turn is asking");
     let second = ask(&c, "what can I do").await;
     assert!(is_error(&second));
-    assert!(text(&second).contains("already in progress"), "{}", text(&second));
+    assert!(
+        text(&second).contains("already in progress"),
+        "{}",
+        text(&second)
+    );
     // Direct actions are not conversational turns: they still run.
     let direct = common::call_on(&c, "get_order_details", json!({"order_id": "#W4817420"})).await;
     assert!(!is_error(&direct), "{}", text(&direct));
     hold.notify_one();
     let first = first.await.expect("first turn");
-    assert_eq!(ran(&first), ("cancel_pending_order".into(), true), "{}", text(&first));
+    assert_eq!(
+        ran(&first),
+        ("cancel_pending_order".into(), true),
+        "{}",
+        text(&first)
+    );
     c.cancel().await.expect("close");
 }
 
@@ -372,20 +486,41 @@ async fn bad_input_is_answered_clearly_and_changes_nothing() {
     assert!(text(&huge).contains("too long"), "{}", text(&huge));
     let control = ask(&c, "cancel\u{1b}[2J it").await;
     assert!(is_error(&control));
-    assert!(text(&control).contains("control character"), "{}", text(&control));
+    assert!(
+        text(&control).contains("control character"),
+        "{}",
+        text(&control)
+    );
     let missing = common::call_on(&c, "invoke_assistant", json!({"words": "hi"})).await;
     assert!(is_error(&missing));
-    assert!(text(&missing).contains("words: unknown argument"), "{}", text(&missing));
+    assert!(
+        text(&missing).contains("words: unknown argument"),
+        "{}",
+        text(&missing)
+    );
 
     // None of that touched the question in progress.
     let result = ask(&c, "ordered by mistake").await;
-    assert_eq!(ran(&result), ("cancel_pending_order".into(), true), "{}", text(&result));
+    assert_eq!(
+        ran(&result),
+        ("cancel_pending_order".into(), true),
+        "{}",
+        text(&result)
+    );
 
     // Another language is not understood, and says so with what can be done.
     for words in ["我的订单在哪里", "¿Puedes contarme un chiste?"] {
         let result = ask(&c, words).await;
         assert!(is_error(&result), "{}", text(&result));
-        assert!(text(&result).contains("could not match"), "{}", text(&result));
-        assert!(text(&result).contains("get_order_details"), "{}", text(&result));
+        assert!(
+            text(&result).contains("could not match"),
+            "{}",
+            text(&result)
+        );
+        assert!(
+            text(&result).contains("get_order_details"),
+            "{}",
+            text(&result)
+        );
     }
 }

@@ -15,6 +15,11 @@ async fn lists_generated_tools_with_schemas_and_annotations() {
     let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
     for expected in [
         "perform_action",
+        "invoke_assistant",
+        "new_conversation",
+        "get_all_conversations",
+        "activate_conversation",
+        "post_feedback",
         "find_user_id_by_email",
         "find_user_id_by_name_zip",
         "get_user_details",
@@ -38,8 +43,8 @@ async fn lists_generated_tools_with_schemas_and_annotations() {
     }
     assert_eq!(
         tools.len(),
-        16,
-        "no stub tools beyond the commands: {names:?}"
+        21,
+        "no stub tools beyond the built-in tools and the commands: {names:?}"
     );
     for tool in &tools {
         assert!(
@@ -124,7 +129,7 @@ async fn the_stateless_era_serves_the_same_tools() {
     let server = TestServer::demo(dir.path()).await;
     let client = server.stateless_client().await;
     let tools = client.list_all_tools().await.expect("tools/list");
-    assert_eq!(tools.len(), 16);
+    assert_eq!(tools.len(), 21);
     let result = call(
         &client,
         "get_user_details",

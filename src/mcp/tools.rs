@@ -27,6 +27,7 @@ impl ToolSet {
             perform_action_tool(catalog, output_schema.clone()),
             invoke_assistant_tool(catalog, output_schema.clone()),
         ];
+        tools.extend(super::conversation_tools::tools());
         tools.extend(
             catalog
                 .commands

@@ -477,6 +477,7 @@ fn scalar_command() -> Command {
         name: "order_socks".into(),
         description: "Order socks".into(),
         context: "*".into(),
+        enters_context: None,
         utterances: Vec::new(),
         params: vec![
             param("quantity", ParamType::Integer),
