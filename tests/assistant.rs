@@ -129,8 +129,27 @@ async fn explicit_and_natural_requests_run_commands_over_http() {
     assert!(!is_error(&result), "{}", text(&result));
     assert_eq!(ran(&result), ("get_order_details".into(), true));
     assert!(text(&result).contains("#W2611340"));
-    // Looking at an order enters the Order context.
+    // Looking at an order enters the Order context, where "cancel it" needs no order id.
     assert_eq!(output(&result)["context"], "Order");
+    let result = ask(&c, "cancel it").await;
+    let asked = clarification(&result);
+    assert_eq!(
+        asked["command"],
+        "cancel_pending_order",
+        "{}",
+        text(&result)
+    );
+    assert_eq!(
+        asked["parameters"].as_array().map(Vec::len),
+        Some(1),
+        "{asked}"
+    );
+    assert_eq!(asked["parameters"][0]["name"], "reason");
+    assert_eq!(
+        output(&result)["command_parameters"]["order_id"],
+        "#W2611340"
+    );
+    ask(&c, "abort").await;
 
     let result = ask(&c, "where is my order #W4817420?").await;
     assert_eq!(

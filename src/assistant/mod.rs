@@ -22,6 +22,13 @@ pub use state::{AssistantState, Dialog};
 
 use crate::workflow::Catalog;
 
+/// How many of the best candidates are weighed by the values the text gives them…
+const EVIDENCE_CANDIDATES: usize = 5;
+/// …as long as they score at least this share of the best…
+const EVIDENCE_WITHIN: f32 = 0.5;
+/// …and what each parameter value found is worth (relative).
+const EVIDENCE_BONUS: f32 = 0.2;
+
 /// The routing model of one workflow, built once at load.
 #[derive(Debug)]
 pub struct Assistant {
@@ -49,6 +56,26 @@ impl Assistant {
         &self.index
     }
 
+    /// Words say what to do; values say to which command they belong. The best few
+    /// candidates gain a little for each of their parameters the text gives a value for, so
+    /// "look up #W1845024" goes to the command that takes an order id.
+    fn weigh_evidence(&self, catalog: &Catalog, text: &str, ranked: &mut [Ranked]) {
+        let Some(top) = ranked.first().map(|r| r.score) else {
+            return;
+        };
+        for candidate in ranked.iter_mut().take(EVIDENCE_CANDIDATES) {
+            if candidate.score < top * EVIDENCE_WITHIN {
+                break;
+            }
+            let Some(command) = catalog.command(&candidate.command) else {
+                continue;
+            };
+            let found = extract::extract(command, text).values.len();
+            candidate.score *= 1.0 + EVIDENCE_BONUS * found.min(3) as f32;
+        }
+        ranked.sort_by(|a, b| b.score.total_cmp(&a.score));
+    }
+
     /// Route `text` among the commands for which `available(name)` holds (the channel's
     /// context and its ancestors, plus the built-ins).
     pub fn understand(
@@ -66,7 +93,21 @@ impl Assistant {
                 extraction: call.extraction,
             };
         }
-        let ranked = self.index.rank(text, available);
+        // Built-ins are short, generic phrases ("go back", "stop"): matched loosely they would
+        // swallow real requests ("call off my order before it leaves…"), so they must be said
+        // nearly as listed.
+        if let Some(name) = builtins::matching(text)
+            && available(name)
+        {
+            return Understanding {
+                explicit: false,
+                intent: IntentDecision::Confident(name.to_string()),
+                extraction: Extraction::default(),
+            };
+        }
+        let commands_only = |name: &str| builtins::builtin(name).is_none() && available(name);
+        let mut ranked = self.index.rank(text, &commands_only);
+        self.weigh_evidence(catalog, text, &mut ranked);
         let intent = self.index.decide(&ranked);
         let extraction = match &intent {
             IntentDecision::Confident(name) => catalog
