@@ -70,7 +70,18 @@ impl Assistant {
             let Some(command) = catalog.command(&candidate.command) else {
                 continue;
             };
-            let found = extract::extract(command, text).values.len();
+            // Only values of constrained parameters are evidence: free text (a summary, a
+            // name) can be read into almost any sentence.
+            let found = extract::extract(command, text)
+                .values
+                .keys()
+                .filter_map(|name| command.param(name))
+                .filter(|p| {
+                    p.spec.pattern.is_some()
+                        || p.spec.enum_values.is_some()
+                        || p.spec.items.as_ref().is_some_and(|i| i.pattern.is_some())
+                })
+                .count();
             candidate.score *= 1.0 + EVIDENCE_BONUS * found.min(3) as f32;
         }
         ranked.sort_by(|a, b| b.score.total_cmp(&a.score));
