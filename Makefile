@@ -41,3 +41,5 @@ bench:
 	$(CARGO) build --release
 	$(CARGO) bench --bench store_turns
 	$(CARGO) bench --bench mcp_load
+	$(CARGO) bench --bench assistant_accuracy
+	$(CARGO) bench --bench assistant_latency
