@@ -953,6 +953,44 @@ mod tests {
     }
 
     #[test]
+    fn a_turn_and_the_pending_state_are_written_together_for_the_active_conversation_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = store(dir.path());
+        let a = channel("a");
+        s.load_channel(&a).expect("load");
+        s.append_turn_with_pending(
+            &a,
+            1,
+            &turn(1, "cancel_pending_order"),
+            Some(json!({"q": 1})),
+        )
+        .expect("append");
+        assert_eq!(
+            s.load_channel(&a).expect("load").pending,
+            Some(json!({"q": 1}))
+        );
+        assert_eq!(turn_ids(&s.turns(&a, 1).expect("turns")), [1]);
+        // A refused turn writes neither.
+        let duplicate = s.append_turn_with_pending(&a, 1, &turn(1, "x"), None);
+        assert!(matches!(duplicate, Err(StoreError::DuplicateTurn { .. })));
+        assert_eq!(
+            s.load_channel(&a).expect("load").pending,
+            Some(json!({"q": 1}))
+        );
+        // A turn finishing in a conversation that is no longer active leaves the state alone.
+        s.close_and_start_new(&a, "topic", "summary")
+            .expect("new conversation");
+        s.set_pending(&a, Some(json!({"q": 2}))).expect("pending");
+        s.append_turn_with_pending(&a, 1, &turn(2, "get_order_details"), None)
+            .expect("late turn");
+        assert_eq!(
+            s.load_channel(&a).expect("load").pending,
+            Some(json!({"q": 2}))
+        );
+        assert_eq!(turn_ids(&s.turns(&a, 1).expect("turns")), [1, 2]);
+    }
+
+    #[test]
     fn turns_append_and_read_back_in_order() {
         let dir = tempfile::tempdir().expect("tempdir");
         let s = store(dir.path());
