@@ -543,3 +543,37 @@ async fn bad_input_is_answered_clearly_and_changes_nothing() {
         );
     }
 }
+
+#[tokio::test]
+async fn informational_built_ins_keep_the_question_and_a_number_picks_an_enum_value() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::demo(dir.path()).await;
+    let c = server.client().await;
+    let result = ask(&c, "/cancel_pending_order #W2611340").await;
+    assert!(
+        text(&result).contains("2) ordered by mistake"),
+        "{}",
+        text(&result)
+    );
+    let result = ask(&c, "what can I do?").await;
+    assert_eq!(
+        ran(&result),
+        ("what_can_i_do".into(), true),
+        "{}",
+        text(&result)
+    );
+    assert!(text(&result).contains("Still waiting"), "{}", text(&result));
+    let result = ask(&c, "where am I").await;
+    assert!(text(&result).contains("Still waiting"), "{}", text(&result));
+    let result = ask(&c, "2").await;
+    assert_eq!(
+        ran(&result),
+        ("cancel_pending_order".into(), true),
+        "{}",
+        text(&result)
+    );
+    assert_eq!(
+        output(&result)["command_parameters"]["reason"],
+        "ordered by mistake"
+    );
+}

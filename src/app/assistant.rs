@@ -108,6 +108,9 @@ struct TurnCtx<'a> {
     text: &'a str,
     seconds: u64,
     state: AssistantState,
+    /// The question that was pending when the turn began: informational built-ins
+    /// (what_can_i_do, what_is_current_context) leave it pending.
+    suspended: Option<Dialog>,
     trace: TraceSink,
     asker: Option<&'a dyn ParamAsker>,
 }
@@ -138,6 +141,7 @@ impl App {
             text: &text,
             seconds,
             state: before.clone(),
+            suspended: before.dialog.clone(),
             trace: TraceSink::new(caller, slot, observer),
             asker,
         };
@@ -182,7 +186,11 @@ impl App {
                     )),
                 );
             }
+            // A built-in said mid-dialog is the built-in, not an answer.
+            let says_builtin = builtins::builtin(&bare_name(turn.text)).is_some()
+                || builtins::matching(turn.text).is_some();
             match dialog {
+                _ if says_builtin => {}
                 Dialog::ChooseCommand {
                     utterance,
                     candidates,
@@ -208,7 +216,8 @@ impl App {
                 } => {
                     if let Some(cmd) = catalog.command(&command).cloned() {
                         let asked: Vec<&str> = asking.iter().map(String::as_str).collect();
-                        let answer = extract::extract_answer(&cmd, &asked, turn.text);
+                        let answer = enum_by_number(&cmd, &asked, turn.text)
+                            .unwrap_or_else(|| extract::extract_answer(&cmd, &asked, turn.text));
                         let answered = !answer.values.is_empty() || !answer.invalid.is_empty();
                         if answered
                             && crate::assistant::syntax::parse_explicit(catalog, turn.text)
@@ -417,7 +426,8 @@ impl App {
 
     fn run_builtin(&self, turn: &mut TurnCtx<'_>, name: &str) -> Reply {
         let catalog = self.catalog();
-        let response = match name {
+        let informational = matches!(name, "what_can_i_do" | "what_is_current_context");
+        let mut response = match name {
             "what_can_i_do" => CommandResponse::ok(commands_list(catalog, turn.state.context()))
                 .with_artifact("commands", commands_artifact(catalog, turn.state.context())),
             "what_is_current_context" => {
@@ -460,6 +470,16 @@ impl App {
             }
             other => CommandResponse::fail(format!("unknown built-in command {other}")),
         };
+        if informational && let Some(dialog) = turn.suspended.take() {
+            response.response.push_str(&format!(
+                "\n(Still waiting for your answer about {}; \"abort\" drops it.)",
+                match &dialog {
+                    Dialog::ChooseCommand { .. } => "which command you mean".to_string(),
+                    Dialog::FillParams { command, .. } => command.clone(),
+                }
+            ));
+            turn.state.dialog = Some(dialog);
+        }
         self.say(turn, name, response)
     }
 
@@ -496,6 +516,18 @@ impl App {
             _ => None,
         }
     }
+}
+
+/// "2" answering a question for one enum parameter picks its second value.
+fn enum_by_number(command: &Command, asked: &[&str], text: &str) -> Option<Extraction> {
+    let [name] = asked else { return None };
+    let param = command.param(name)?;
+    let values = param.spec.enum_values.as_ref()?;
+    let n: usize = text.trim().trim_end_matches('.').parse().ok()?;
+    let value = values.get(n.checked_sub(1)?)?.clone();
+    let mut found = Extraction::default();
+    found.values.insert(param.name.clone(), value);
+    Some(found)
 }
 
 /// Empty, oversized or control-character input is refused before anything happens.
@@ -587,9 +619,15 @@ fn params_question(
             line.push_str(&format!(" — {}", param.description));
         }
         if let Some(values) = &param.spec.enum_values {
-            let values: Vec<String> = values.iter().map(plain).collect();
+            let values: Vec<String> = values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| format!("{}) {}", i + 1, plain(v)))
+                .collect();
             line.push_str(&format!(" (one of: {})", values.join(", ")));
-        } else if let Some(example) = example_of(param) {
+        } else if let Some(example) = example_of(param)
+            && !param.description.contains(&example)
+        {
             line.push_str(&format!(" (e.g. {example})"));
         }
         let problem = problems
