@@ -104,15 +104,22 @@ impl App {
         let slot = session.next_slot();
         let mut trace = TraceSink::new(caller, slot, observer);
         let raw_command = raw_command(&command.name, &params);
-        let before = session.assistant_state();
         let ran = self
             .execute(caller, command, params, seconds, &mut trace, &raw_command)
             .await;
-        // Only a command that enters a context changes the channel's state here.
-        let after = entered(catalog, &before, command, &ran);
+        // Only a command that enters a context changes the channel's state here; the others
+        // just report where the channel is (without copying its whole state).
+        let (context, after, context_changed) = if command.enters_context.is_some() {
+            let before = session.assistant_state();
+            let after = entered(catalog, &before, command, &ran);
+            let context = after.as_ref().unwrap_or(&before).context().to_string();
+            let changed = context != before.context();
+            (context, after, changed)
+        } else {
+            (session.context_name(), None, false)
+        };
         let mut output = ran.output;
-        output.context = after.as_ref().unwrap_or(&before).context().to_string();
-        let context_changed = output.context != before.context();
+        output.context = context;
         let turn = Turn {
             turn_id: slot.turn_id,
             mode: TurnMode::Action,

@@ -88,6 +88,16 @@ impl Session {
             .clone()
     }
 
+    /// The channel's current context ("*" = global).
+    pub fn context_name(&self) -> String {
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .assistant
+            .context()
+            .to_string()
+    }
+
     /// Replace the in-memory assistant state (after the store has accepted it).
     pub fn set_assistant_state(&self, state: AssistantState) {
         self.live
