@@ -577,3 +577,69 @@ async fn informational_built_ins_keep_the_question_and_a_number_picks_an_enum_va
         "ordered by mistake"
     );
 }
+
+#[tokio::test]
+async fn the_stateless_era_asks_through_input_required_and_takes_the_retry() {
+    use rmcp::model::ProtocolVersion;
+    use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
+    use rmcp::transport::StreamableHttpClientTransport;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::demo(dir.path()).await;
+    let (asked_tx, mut asked_rx) = mpsc::unbounded_channel();
+    let recorder = Recorder {
+        elicitation: true,
+        answer: Some(json!({"order_id": "#W2611340", "reason": "ordered by mistake"})),
+        asked: Some(asked_tx),
+        ..Recorder::default()
+    };
+    let transport = StreamableHttpClientTransport::from_uri(server.url("/mcp"));
+    let c = recorder
+        .serve_with_lifecycle(
+            transport,
+            ClientLifecycleMode::Discover {
+                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+            },
+        )
+        .await
+        .expect("MCP discover over HTTP");
+    // rmcp's client (RunningService::call_tool) answers the input_required result with its
+    // elicitation handler and calls again; the second call runs the command.
+    let result = c
+        .call_tool(
+            CallToolRequestParams::new("invoke_assistant").with_arguments(
+                json!({"command": "/cancel_pending_order"})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+        )
+        .await
+        .expect("tools/call with an input_required round");
+    assert_eq!(
+        ran(&result),
+        ("cancel_pending_order".into(), true),
+        "{}",
+        text(&result)
+    );
+    let request = asked_rx.recv().await.expect("the form reached the client");
+    assert_eq!(
+        request["requestedSchema"]["required"],
+        json!(["order_id", "reason"])
+    );
+    // One stored turn for the whole exchange, numbered without a gap.
+    let conversation = c
+        .read_resource(rmcp::model::ReadResourceRequestParams::new(
+            "conversation://1",
+        ))
+        .await
+        .expect("resources/read");
+    let contents = serde_json::to_value(&conversation.contents).expect("json");
+    let body: Value =
+        serde_json::from_str(contents[0]["text"].as_str().unwrap_or("{}")).expect("json");
+    let turn_ids: Vec<u64> = body["turns"]
+        .as_array()
+        .map(|t| t.iter().filter_map(|t| t["turn_id"].as_u64()).collect())
+        .unwrap_or_default();
+    assert_eq!(turn_ids, [1]);
+}

@@ -52,6 +52,9 @@ pub enum AssistantError {
     TimedOut { command: String, seconds: u64 },
     #[error("the turn could not be recorded: {0}")]
     Store(#[from] StoreError),
+    /// The asker deferred a question to the client's next call; nothing was stored.
+    #[error("input required")]
+    InputRequired,
 }
 
 /// Asks the user for missing parameters out of band (MCP elicitation) when the client can.
@@ -77,6 +80,9 @@ pub enum AskAnswer {
     Declined,
     /// No answer (the client cannot ask, or the user dismissed it): ask in text instead.
     Unavailable,
+    /// The question goes out with the response and the client calls again with the answer
+    /// (MCP 2026-07-28 `input_required`): this turn ends without being stored.
+    Deferred,
 }
 
 /// The answer of one turn before it is stored.
@@ -84,6 +90,8 @@ struct Reply {
     output: CommandOutput,
     content: Vec<crate::workflow::ContentSpec>,
     timed_out: bool,
+    /// A question was deferred to the client's next call (nothing to store).
+    deferred: bool,
 }
 
 impl Reply {
@@ -98,6 +106,7 @@ impl Reply {
             },
             content: Vec::new(),
             timed_out: false,
+            deferred: false,
         }
     }
 }
@@ -146,6 +155,10 @@ impl App {
             asker,
         };
         let mut reply = self.respond(&mut turn).await;
+        if reply.deferred {
+            session.release_slot(slot);
+            return Err(AssistantError::InputRequired);
+        }
         reply.output.context = turn.state.context().to_string();
         let context_changed = turn.state.context() != before.context();
         let record = Turn {
@@ -381,6 +394,12 @@ impl App {
                             )),
                         );
                     }
+                    AskAnswer::Deferred => {
+                        let mut reply =
+                            Reply::say(self.catalog(), &command.name, CommandResponse::fail(""));
+                        reply.deferred = true;
+                        return reply;
+                    }
                     AskAnswer::Unavailable => {}
                 }
             }
@@ -421,6 +440,7 @@ impl App {
             output: ran.output,
             content: ran.content,
             timed_out: ran.timed_out,
+            deferred: false,
         }
     }
 

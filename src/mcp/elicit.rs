@@ -1,12 +1,21 @@
-//! Asking for missing parameters through MCP elicitation (`elicitation/create`, form mode),
-//! when the client declared it can; otherwise the assistant asks in text.
+//! Asking for missing parameters through MCP elicitation, when the client declared form
+//! elicitation; otherwise the assistant asks in text.
+//!
+//! Two protocol eras, two ways: up to 2025-11-25 the server sends `elicitation/create` and
+//! waits; from 2026-07-28 (no server-to-client requests) the call ends with an
+//! `input_required` result carrying the same form, and the client calls again with the
+//! answer in `inputResponses` — the turn is then routed afresh and takes the answer.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use rmcp::RoleServer;
-use rmcp::model::{ElicitRequestParams, ElicitationAction, ElicitationSchema};
+use rmcp::model::{
+    ClientCapabilities, ElicitRequest, ElicitRequestParams, ElicitResult, ElicitationAction,
+    ElicitationSchema, InputRequest, InputRequiredResult, InputResponses,
+};
 use rmcp::service::{ElicitationMode, Peer};
 use serde_json::{Map, Value, json};
 
@@ -16,9 +25,18 @@ use crate::workflow::{Param, ParamType};
 /// How long a person gets to fill the form.
 const ANSWER_WITHIN: Duration = Duration::from_secs(600);
 
-/// A [`ParamAsker`] over one client connection.
-pub(crate) struct ElicitAsker {
-    peer: Peer<RoleServer>,
+/// The key of our one input request in `inputRequests` / `inputResponses`.
+const INPUT_KEY: &str = "parameters";
+
+/// A [`ParamAsker`] for one call.
+pub(crate) enum ElicitAsker {
+    /// Up to 2025-11-25: ask the client and wait.
+    Request(Peer<RoleServer>),
+    /// From 2026-07-28: answer from the retry's `inputResponses`, or defer with the form.
+    Retry {
+        responses: Option<InputResponses>,
+        deferred: Mutex<Option<ElicitRequestParams>>,
+    },
 }
 
 impl ElicitAsker {
@@ -26,7 +44,52 @@ impl ElicitAsker {
     pub(crate) fn for_peer(peer: &Peer<RoleServer>) -> Option<Self> {
         peer.supported_elicitation_modes()
             .contains(&ElicitationMode::Form)
-            .then(|| Self { peer: peer.clone() })
+            .then(|| Self::Request(peer.clone()))
+    }
+
+    /// An asker for a 2026-07-28 call, if the request's capabilities include forms.
+    pub(crate) fn for_retry(
+        capabilities: Option<ClientCapabilities>,
+        responses: Option<InputResponses>,
+    ) -> Option<Self> {
+        let elicitation = capabilities?.elicitation?;
+        // No mode named means form (the capability predates modes).
+        let form = elicitation.form.is_some() || elicitation.url.is_none();
+        form.then(|| Self::Retry {
+            responses,
+            deferred: Mutex::new(None),
+        })
+    }
+
+    /// The `input_required` result for a deferred question, if the turn deferred one.
+    pub(crate) fn input_required(&self) -> Option<InputRequiredResult> {
+        let Self::Retry { deferred, .. } = self else {
+            return None;
+        };
+        let params = deferred.lock().unwrap_or_else(|p| p.into_inner()).take()?;
+        let mut requests = std::collections::BTreeMap::new();
+        requests.insert(
+            INPUT_KEY.to_string(),
+            InputRequest::Elicitation(ElicitRequest::new(params)),
+        );
+        Some(InputRequiredResult::new(Some(requests), None))
+    }
+}
+
+/// A form's answer as the assistant takes it.
+fn answer_of(result: ElicitResult, asked: &[&Param]) -> AskAnswer {
+    match result.action {
+        ElicitationAction::Accept => match result.content {
+            Some(Value::Object(values)) => AskAnswer::Values(
+                values
+                    .into_iter()
+                    .filter(|(k, _)| asked.iter().any(|p| p.name == *k))
+                    .collect(),
+            ),
+            _ => AskAnswer::Unavailable,
+        },
+        ElicitationAction::Decline => AskAnswer::Declined,
+        _ => AskAnswer::Unavailable,
     }
 }
 
@@ -45,28 +108,35 @@ impl ParamAsker for ElicitAsker {
                 message: request.message,
                 requested_schema: schema,
             };
-            match self
-                .peer
-                .create_elicitation_with_timeout(params, Some(ANSWER_WITHIN))
-                .await
-            {
-                Ok(result) => match result.action {
-                    ElicitationAction::Accept => match result.content {
-                        Some(Value::Object(values)) => AskAnswer::Values(
-                            values
-                                .into_iter()
-                                .filter(|(k, _)| request.params.iter().any(|p| p.name == *k))
-                                .collect(),
-                        ),
-                        _ => AskAnswer::Unavailable,
-                    },
-                    ElicitationAction::Decline => AskAnswer::Declined,
-                    _ => AskAnswer::Unavailable,
-                },
-                Err(e) => {
-                    tracing::debug!("elicitation not answered: {e}");
-                    AskAnswer::Unavailable
+            match self {
+                Self::Request(peer) => {
+                    match peer
+                        .create_elicitation_with_timeout(params, Some(ANSWER_WITHIN))
+                        .await
+                    {
+                        Ok(result) => answer_of(result, &request.params),
+                        Err(e) => {
+                            tracing::debug!("elicitation not answered: {e}");
+                            AskAnswer::Unavailable
+                        }
+                    }
                 }
+                Self::Retry {
+                    responses,
+                    deferred,
+                } => match responses.as_ref().and_then(|r| r.get(INPUT_KEY)) {
+                    Some(answer) => match serde_json::from_value::<ElicitResult>(answer.clone()) {
+                        Ok(result) => answer_of(result, &request.params),
+                        Err(e) => {
+                            tracing::debug!("unreadable input response: {e}");
+                            AskAnswer::Unavailable
+                        }
+                    },
+                    None => {
+                        *deferred.lock().unwrap_or_else(|p| p.into_inner()) = Some(params);
+                        AskAnswer::Deferred
+                    }
+                },
             }
         })
     }

@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, ErrorData as McpError, GetPromptRequestParams,
-    GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
+    GetPromptResponse, GetPromptResult, Implementation, InputResponses, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ProgressNotificationParam, Prompt, PromptArgument, PromptMessage, ReadResourceRequestParams,
-    ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ResourceTemplate, Role,
-    ServerCapabilities, ServerConfig, Tool,
+    ProgressNotificationParam, Prompt, PromptArgument, PromptMessage, ProtocolVersion,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
+    ResourceContents, ResourceTemplate, Role, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler};
@@ -83,6 +83,7 @@ impl FlowServer {
     async fn invoke_assistant(
         &self,
         args: &Map<String, Value>,
+        input_responses: Option<InputResponses>,
         context: &RequestContext<RoleServer>,
     ) -> CallToolResponse {
         if let Some(unknown) = args
@@ -103,7 +104,14 @@ impl FlowServer {
             Ok(timeout) => timeout,
             Err(message) => return tools::error_result(message).into(),
         };
-        let asker = ElicitAsker::for_peer(&context.peer);
+        let stateless_era = context
+            .protocol_version()
+            .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
+        let asker = if stateless_era {
+            ElicitAsker::for_retry(context.client_capabilities(), input_responses)
+        } else {
+            ElicitAsker::for_peer(&context.peer)
+        };
         let (observer, forwarder) = progress_forwarder(context, "assistant");
         let outcome = self
             .app
@@ -124,6 +132,12 @@ impl FlowServer {
                     notify_tools_changed(context).await;
                 }
                 tools::outcome_result(outcome).into()
+            }
+            Err(AssistantError::InputRequired) => {
+                match asker.as_ref().and_then(ElicitAsker::input_required) {
+                    Some(required) => required.into(),
+                    None => tools::error_result("the question could not be sent").into(),
+                }
             }
             Err(e) => {
                 if matches!(e, AssistantError::TimedOut { .. }) {
@@ -278,7 +292,9 @@ impl ServerHandler for FlowServer {
             return Ok(self.perform_action(args, &context).await);
         }
         if request.name == INVOKE_ASSISTANT {
-            return Ok(self.invoke_assistant(args, &context).await);
+            return Ok(self
+                .invoke_assistant(args, request.input_responses.clone(), &context)
+                .await);
         }
         if conversation_tools::is_conversation_tool(&request.name) {
             return Ok(

@@ -56,6 +56,15 @@ impl Session {
         slot
     }
 
+    /// Give back `slot` when its turn ended without being stored, if no later id was handed
+    /// out meanwhile (then the id stays unused: a gap, never a duplicate).
+    pub fn release_slot(&self, slot: TurnSlot) {
+        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        if live.conversation_id == slot.conversation_id && live.next_turn_id == slot.turn_id + 1 {
+            live.next_turn_id = slot.turn_id;
+        }
+    }
+
     pub fn active_conversation(&self) -> u64 {
         self.live
             .lock()
