@@ -31,7 +31,7 @@ pub enum IntentDecision {
 }
 
 /// Weight of the word space against the 3-gram space.
-const WORD_SHARE: f32 = 0.75;
+const WORD_SHARE: f32 = 0.5;
 /// Weight of the best utterance against the whole command document.
 const UTTERANCE_SHARE: f32 = 0.1;
 /// Below this top score, nothing fits.
@@ -279,14 +279,16 @@ impl IntentIndex {
                 .sqrt()
         };
         let (word_norm, gram_norm) = (norm(TermKind::Word), norm(TermKind::Gram));
+        // A query without 3-grams (only stop words and values) is all word space.
+        let word_share = if gram_norm > 0.0 { WORD_SHARE } else { 1.0 };
         // Dense accumulators over documents, touched only through postings.
         let mut sims = vec![0.0f32; self.docs.len()];
         let mut touched: Vec<u32> = Vec::new();
         for (id, kind, w) in &query {
             let Some(id) = id else { continue };
             let (norm, share) = match kind {
-                TermKind::Word => (word_norm, WORD_SHARE),
-                TermKind::Gram => (gram_norm, 1.0 - WORD_SHARE),
+                TermKind::Word => (word_norm, word_share),
+                TermKind::Gram => (gram_norm, 1.0 - word_share),
             };
             if norm <= 0.0 {
                 continue;
