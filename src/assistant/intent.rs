@@ -4,7 +4,8 @@
 //! synonyms) and character 3-grams of words (typo tolerance) — built once at load. Each
 //! command has one whole document (name, description, utterances, parameter names) and one
 //! small document per utterance (and one for its name); its score blends the whole-document
-//! similarity with its best utterance. Queries walk an inverted index, so only documents
+//! similarity with its best utterance. Parameters add their names and the shapes of their
+//! example values (ids, numbers, emails). Queries walk an inverted index, so only documents
 //! sharing a term with the text are touched.
 
 use std::collections::HashMap;
@@ -31,7 +32,7 @@ pub enum IntentDecision {
 }
 
 /// Weight of the word space against the 3-gram space.
-const WORD_SHARE: f32 = 0.75;
+const WORD_SHARE: f32 = 0.5;
 /// Weight of the best utterance against the whole command document.
 const UTTERANCE_SHARE: f32 = 0.1;
 /// Below this top score, nothing fits.
@@ -85,6 +86,20 @@ struct Source {
     params: Vec<String>,
 }
 
+/// A parameter's example values that are ids, numbers or emails: indexed, they become value
+/// shapes, so an order id in the text points at the commands that take one even when none of
+/// their phrasings shows one. Word examples ("Boulder") would only add noise.
+fn value_examples(param: &crate::workflow::Param) -> impl Iterator<Item = String> + '_ {
+    param
+        .examples
+        .iter()
+        .map(|v| match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .filter(|s| s.contains('@') || s.chars().any(|c| c.is_ascii_digit()))
+}
+
 impl IntentIndex {
     pub fn build(catalog: &Catalog) -> Self {
         let mut sources: Vec<Source> = catalog
@@ -95,7 +110,13 @@ impl IntentIndex {
                 builtin: false,
                 description: c.description.clone(),
                 utterances: c.utterances.clone(),
-                params: c.params.iter().map(|p| p.name.replace('_', " ")).collect(),
+                params: c
+                    .params
+                    .iter()
+                    .flat_map(|p| {
+                        std::iter::once(p.name.replace('_', " ")).chain(value_examples(p))
+                    })
+                    .collect(),
             })
             .collect();
         sources.extend(super::builtins::BUILTINS.iter().map(|b| Source {
@@ -279,14 +300,16 @@ impl IntentIndex {
                 .sqrt()
         };
         let (word_norm, gram_norm) = (norm(TermKind::Word), norm(TermKind::Gram));
+        // A query without 3-grams (only stop words and values) is all word space.
+        let word_share = if gram_norm > 0.0 { WORD_SHARE } else { 1.0 };
         // Dense accumulators over documents, touched only through postings.
         let mut sims = vec![0.0f32; self.docs.len()];
         let mut touched: Vec<u32> = Vec::new();
         for (id, kind, w) in &query {
             let Some(id) = id else { continue };
             let (norm, share) = match kind {
-                TermKind::Word => (word_norm, WORD_SHARE),
-                TermKind::Gram => (gram_norm, 1.0 - WORD_SHARE),
+                TermKind::Word => (word_norm, word_share),
+                TermKind::Gram => (gram_norm, 1.0 - word_share),
             };
             if norm <= 0.0 {
                 continue;
@@ -457,6 +480,23 @@ mod tests {
         assert_eq!(
             top(&index, "modify_user_address city=Boulder zip=80302").as_deref(),
             Some("modify_user_address")
+        );
+    }
+
+    #[test]
+    fn a_bare_value_points_at_the_commands_that_take_it() {
+        let index = demo();
+        let ranked = index.rank("#W7654321", &|_| true);
+        let catalog = crate::app::check(&WorkflowSource::embedded()).expect("demo loads");
+        let takes_order_id = |name: &str| {
+            catalog
+                .command(name)
+                .is_some_and(|c| c.param("order_id").is_some())
+        };
+        assert!(ranked.iter().take(3).all(|r| takes_order_id(&r.command)));
+        assert_eq!(
+            top(&index, "jane.doe@example.com").as_deref(),
+            Some("find_user_id_by_email")
         );
     }
 

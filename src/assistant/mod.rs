@@ -27,7 +27,7 @@ const EVIDENCE_CANDIDATES: usize = 5;
 /// …as long as they score at least this share of the best…
 const EVIDENCE_WITHIN: f32 = 0.5;
 /// …and what each parameter value found is worth (relative).
-const EVIDENCE_BONUS: f32 = 0.2;
+const EVIDENCE_BONUS: f32 = 0.3;
 
 /// The routing model of one workflow, built once at load.
 #[derive(Debug)]

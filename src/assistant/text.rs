@@ -244,7 +244,7 @@ const SYNONYMS: &[(&str, &str)] = &[
     ("tell", "get"),
     ("check", "get"),
 ];
-const SYNONYM_WEIGHT: f32 = 0.6;
+const SYNONYM_WEIGHT: f32 = 0.9;
 
 /// Light suffix stripping: enough to join "orders"/"ordered"/"ordering" and
 /// "change"/"changed"/"changing", without a full stemmer's surprises.
