@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use super::App;
 use crate::assistant::AssistantState;
+use crate::assistant::text::edit_distance;
 use crate::exec::Caller;
 use crate::exec::output::{CommandOutput, CommandResponse};
 use crate::session::{Session, TurnSlot, now_ms};
@@ -251,31 +252,16 @@ fn raw_command(name: &str, params: &Map<String, Value>) -> String {
 
 /// The known name nearest to `wanted` by edit distance, if it is plausibly a typo.
 fn closest_name<'a>(wanted: &str, names: impl Iterator<Item = &'a str>) -> Option<String> {
-    let wanted = wanted.to_ascii_lowercase();
+    let wanted: Vec<char> = wanted.to_ascii_lowercase().chars().collect();
     names
-        .map(|name| (levenshtein(&wanted, &name.to_ascii_lowercase()), name))
-        .filter(|(distance, name)| *distance <= (name.len() / 3).max(2))
+        .filter_map(|name| {
+            let max = (name.len() / 3).max(2);
+            let candidate: Vec<char> = name.to_ascii_lowercase().chars().collect();
+            let distance = edit_distance(&wanted, &candidate, max);
+            (distance <= max).then_some((distance, name))
+        })
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, name)| name.to_string())
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let current = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                previous
-            } else {
-                1 + previous.min(row[j]).min(current)
-            };
-            previous = current;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]

@@ -4,6 +4,10 @@
 //! They are routed like workflow commands (by name or by their phrasings below), but run
 //! inside the assistant: no executor, no parameters.
 
+use std::sync::LazyLock;
+
+use super::text::edit_distance;
+
 /// One built-in command.
 #[derive(Debug, Clone, Copy)]
 pub struct Builtin {
@@ -64,24 +68,34 @@ pub fn builtin(name: &str) -> Option<&'static Builtin> {
     BUILTINS.iter().find(|b| b.name == name)
 }
 
+/// Every built-in phrasing (and name), normalised once: `(built-in, phrase as chars)`.
+static PHRASES: LazyLock<Vec<(&'static str, Vec<char>)>> = LazyLock::new(|| {
+    BUILTINS
+        .iter()
+        .flat_map(|b| {
+            std::iter::once(b.name.replace('_', " "))
+                .chain(b.utterances.iter().map(|u| u.to_string()))
+                .map(move |phrase| (b.name, normalize(&phrase).chars().collect()))
+        })
+        .collect()
+});
+
 /// The built-in `text` asks for, when it is one of their phrasings or names nearly word for
 /// word (case, punctuation, "please" and a typo or two aside).
 pub fn matching(text: &str) -> Option<&'static str> {
     if text.len() > 64 {
         return None;
     }
-    let said = normalize(text);
+    let said: Vec<char> = normalize(text).chars().collect();
     if said.is_empty() {
         return None;
     }
-    BUILTINS.iter().find_map(|b| {
-        let close = |phrase: &str| {
-            let phrase = normalize(phrase);
-            said == phrase || (phrase.len() >= 8 && within_two_edits(&said, &phrase))
-        };
-        (close(&b.name.replace('_', " ")) || b.utterances.iter().any(|u| close(u)))
-            .then_some(b.name)
-    })
+    PHRASES
+        .iter()
+        .find(|(_, phrase)| {
+            said == *phrase || (phrase.len() >= 8 && edit_distance(&said, phrase, 2) <= 2)
+        })
+        .map(|(name, _)| *name)
 }
 
 fn normalize(text: &str) -> String {
@@ -91,28 +105,6 @@ fn normalize(text: &str) -> String {
         .filter(|w| !w.is_empty() && *w != "please")
         .collect();
     words.join(" ")
-}
-
-fn within_two_edits(a: &str, b: &str) -> bool {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    if a.len().abs_diff(b.len()) > 2 {
-        return false;
-    }
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let current = row[j + 1];
-            row[j + 1] = if ca == cb {
-                previous
-            } else {
-                1 + previous.min(row[j]).min(current)
-            };
-            previous = current;
-        }
-    }
-    row[b.len()] <= 2
 }
 
 #[cfg(test)]

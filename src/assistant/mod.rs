@@ -14,7 +14,7 @@ pub mod extract;
 pub mod intent;
 pub mod state;
 pub mod syntax;
-mod text;
+pub(crate) mod text;
 
 pub use extract::Extraction;
 pub use intent::{IntentDecision, IntentIndex, Ranked};
@@ -58,10 +58,17 @@ impl Assistant {
 
     /// Words say what to do; values say to which command they belong. The best few
     /// candidates gain a little for each of their parameters the text gives a value for, so
-    /// "look up #W1845024" goes to the command that takes an order id.
-    fn weigh_evidence(&self, catalog: &Catalog, text: &str, ranked: &mut [Ranked]) {
+    /// "look up #W1845024" goes to the command that takes an order id. Returns the
+    /// extractions it made, so the chosen command's is not made twice.
+    fn weigh_evidence(
+        &self,
+        catalog: &Catalog,
+        text: &str,
+        ranked: &mut [Ranked],
+    ) -> Vec<(String, Extraction)> {
+        let mut made = Vec::new();
         let Some(top) = ranked.first().map(|r| r.score) else {
-            return;
+            return made;
         };
         for candidate in ranked.iter_mut().take(EVIDENCE_CANDIDATES) {
             if candidate.score < top * EVIDENCE_WITHIN {
@@ -72,7 +79,8 @@ impl Assistant {
             };
             // Only values of constrained parameters are evidence: free text (a summary, a
             // name) can be read into almost any sentence.
-            let found = extract::extract(command, text)
+            let extraction = extract::extract(command, text);
+            let found = extraction
                 .values
                 .keys()
                 .filter_map(|name| command.param(name))
@@ -83,8 +91,10 @@ impl Assistant {
                 })
                 .count();
             candidate.score *= 1.0 + EVIDENCE_BONUS * found.min(3) as f32;
+            made.push((candidate.command.clone(), extraction));
         }
         ranked.sort_by(|a, b| b.score.total_cmp(&a.score));
+        made
     }
 
     /// Route `text` among the commands for which `available(name)` holds (the channel's
@@ -118,13 +128,16 @@ impl Assistant {
         }
         let commands_only = |name: &str| builtins::builtin(name).is_none() && available(name);
         let mut ranked = self.index.rank(text, &commands_only);
-        self.weigh_evidence(catalog, text, &mut ranked);
+        let mut made = self.weigh_evidence(catalog, text, &mut ranked);
         let intent = self.index.decide(&ranked);
         let extraction = match &intent {
-            IntentDecision::Confident(name) => catalog
-                .command(name)
-                .map(|command| extract::extract(command, text))
-                .unwrap_or_default(),
+            IntentDecision::Confident(name) => match made.iter().position(|(n, _)| n == name) {
+                Some(at) => made.swap_remove(at).1,
+                None => catalog
+                    .command(name)
+                    .map(|command| extract::extract(command, text))
+                    .unwrap_or_default(),
+            },
             _ => Extraction::default(),
         };
         Understanding {

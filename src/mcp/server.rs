@@ -86,24 +86,11 @@ impl FlowServer {
         input_responses: Option<InputResponses>,
         context: &RequestContext<RoleServer>,
     ) -> CallToolResponse {
-        if let Some(unknown) = args
-            .keys()
-            .find(|k| !matches!(k.as_str(), "command" | "timeout_seconds"))
-        {
-            return tools::error_result(format!(
-                "{unknown}: unknown argument (invoke_assistant takes command, timeout_seconds)"
-            ))
-            .into();
-        }
-        let text = match args.get("command") {
-            Some(Value::String(text)) => text.as_str(),
-            Some(_) => return tools::error_result("command: must be a string").into(),
-            None => return tools::error_result("command: missing required argument").into(),
-        };
-        let timeout = match timeout_arg(args) {
-            Ok(timeout) => timeout,
-            Err(message) => return tools::error_result(message).into(),
-        };
+        let (text, timeout) =
+            match text_and_timeout(INVOKE_ASSISTANT, args, &["command", "timeout_seconds"]) {
+                Ok(found) => found,
+                Err(message) => return tools::error_result(message).into(),
+            };
         let stateless_era = context
             .protocol_version()
             .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
@@ -153,24 +140,12 @@ impl FlowServer {
         args: &Map<String, Value>,
         context: &RequestContext<RoleServer>,
     ) -> CallToolResponse {
-        if let Some(unknown) = args.keys().find(|k| {
-            !matches!(
-                k.as_str(),
-                "command_name" | "parameters" | "timeout_seconds"
-            )
-        }) {
-            return tools::error_result(format!(
-                "{unknown}: unknown argument (perform_action takes command_name, parameters, timeout_seconds)"
-            ))
-            .into();
-        }
-        let command_name = match args.get("command_name") {
-            Some(Value::String(name)) => name.as_str(),
-            Some(_) => return tools::error_result("command_name: must be a string").into(),
-            None => return tools::error_result("command_name: missing required argument").into(),
-        };
-        let timeout = match timeout_arg(args) {
-            Ok(timeout) => timeout,
+        let (command_name, timeout) = match text_and_timeout(
+            PERFORM_ACTION,
+            args,
+            &["command_name", "parameters", "timeout_seconds"],
+        ) {
+            Ok(found) => found,
             Err(message) => return tools::error_result(message).into(),
         };
         self.run_command(command_name, args.get("parameters"), timeout, context)
@@ -178,14 +153,33 @@ impl FlowServer {
     }
 }
 
-fn timeout_arg(args: &Map<String, Value>) -> Result<Option<u64>, &'static str> {
-    match args.get("timeout_seconds") {
-        None | Some(Value::Null) => Ok(None),
-        Some(value) => value
-            .as_u64()
-            .map(Some)
-            .ok_or("timeout_seconds: must be an integer between 1 and 600"),
+/// The arguments of `perform_action` / `invoke_assistant`: only the `allowed` keys, the first
+/// of them a required string, and an optional `timeout_seconds`.
+fn text_and_timeout<'a>(
+    tool: &str,
+    args: &'a Map<String, Value>,
+    allowed: &[&str],
+) -> Result<(&'a str, Option<u64>), String> {
+    if let Some(unknown) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(format!(
+            "{unknown}: unknown argument ({tool} takes {})",
+            allowed.join(", ")
+        ));
     }
+    let key = allowed.first().copied().unwrap_or_default();
+    let text = match args.get(key) {
+        Some(Value::String(text)) => text.as_str(),
+        Some(_) => return Err(format!("{key}: must be a string")),
+        None => return Err(format!("{key}: missing required argument")),
+    };
+    let timeout =
+        match args.get("timeout_seconds") {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(value.as_u64().ok_or_else(|| {
+                "timeout_seconds: must be an integer between 1 and 600".to_string()
+            })?),
+        };
+    Ok((text, timeout))
 }
 
 /// With a progress token, a task that sends each trace event of the call as a progress

@@ -318,6 +318,33 @@ const CONNECTORS: &[&str] = &[
     "is", "are", "=", ":", "-", "to", "be", "should", "now", "of",
 ];
 
+/// Each place where `words` (a parameter's name, split on `_`) stand in order in `toks`:
+/// `(i, j)`, `i` the name's last word and `j` the first token after the connectors that follow.
+fn after_name<'t>(
+    toks: &'t [Token],
+    words: &'t [String],
+) -> impl Iterator<Item = (usize, usize)> + 't {
+    let n = words.len();
+    (0..toks.len()).filter_map(move |i| {
+        if i + 1 < n
+            || !toks[i + 1 - n..=i]
+                .iter()
+                .zip(words)
+                .all(|(t, w)| t.lower == *w)
+        {
+            return None;
+        }
+        let mut j = i + 1;
+        while toks
+            .get(j)
+            .is_some_and(|t| CONNECTORS.contains(&t.lower.as_str()))
+        {
+            j += 1;
+        }
+        Some((i, j))
+    })
+}
+
 /// Values right after the words of a parameter's name (`first name Noah`, `city … to Austin`).
 fn linked(free: &[(&Param, Role)], toks: &[Token], values: &mut Map<String, Value>) {
     for (p, r) in free {
@@ -340,30 +367,10 @@ fn linked(free: &[(&Param, Role)], toks: &[Token], values: &mut Map<String, Valu
             .filter(|w| !w.is_empty() && !w.chars().all(|c| c.is_ascii_digit()))
             .map(str::to_string)
             .collect();
-        let Some(last_word) = words.last() else {
+        if words.is_empty() {
             continue;
-        };
-        for i in 0..toks.len() {
-            if toks[i].lower != *last_word {
-                continue;
-            }
-            // All the name's words, in order, right before.
-            let n = words.len();
-            if i + 1 < n
-                || !toks[i + 1 - n..=i]
-                    .iter()
-                    .zip(&words)
-                    .all(|(t, w)| t.lower == *w)
-            {
-                continue;
-            }
-            let mut j = i + 1;
-            while toks
-                .get(j)
-                .is_some_and(|t| CONNECTORS.contains(&t.lower.as_str()))
-            {
-                j += 1;
-            }
+        }
+        for (i, j) in after_name(toks, &words) {
             let value = match r {
                 Role::FirstName | Role::LastName => toks
                     .get(j)
@@ -770,23 +777,7 @@ pub(crate) fn scalars(params: &[&Param], toks: &[Token], values: &mut Map<String
             .filter(|w| !w.is_empty())
             .map(str::to_string)
             .collect();
-        let n = words.len();
-        for i in 0..toks.len() {
-            if i + 1 < n
-                || !toks[i + 1 - n..=i]
-                    .iter()
-                    .zip(&words)
-                    .all(|(t, w)| t.lower == *w)
-            {
-                continue;
-            }
-            let mut j = i + 1;
-            while toks
-                .get(j)
-                .is_some_and(|t| CONNECTORS.contains(&t.lower.as_str()))
-            {
-                j += 1;
-            }
+        for (_, j) in after_name(toks, &words) {
             if let Some(v) = toks
                 .get(j)
                 .and_then(|t| super::values::typed(&p.spec, t.word).ok())
