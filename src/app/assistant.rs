@@ -171,7 +171,7 @@ impl App {
             timestamp_ms: now_ms(),
         };
         let changed = (turn.state != before).then_some(turn.state);
-        self.store_turn(&session, slot, record, changed).await?;
+        self.store_turn(&session, slot, &record, changed)?;
         if reply.timed_out {
             return Err(AssistantError::TimedOut {
                 command: reply.output.command_name,
@@ -180,6 +180,7 @@ impl App {
         }
         Ok(ActionOutcome {
             output: reply.output,
+            output_json: record.command_output,
             content: reply.content,
             context_changed,
         })

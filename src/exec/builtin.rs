@@ -1,7 +1,10 @@
 //! The `builtin` executor: Rust handlers registered by name (`[run] handler = "retail.…"`).
 //!
-//! Handlers are plain synchronous functions: the caller runs them on the blocking pool, so a
-//! handler may read and write RocksDB directly.
+//! Handlers are plain synchronous functions run inline on the async worker that serves the
+//! request: no thread hop, which on a 2-core machine costs more than a RocksDB point read or
+//! write. So a handler must be quick — in-memory work and RocksDB point reads and writes, as
+//! the demo's are. Anything that may take long (network, large scans, sleeping) belongs in an
+//! `exec` command: a builtin cannot be interrupted by the command's timeout.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! Executors: how a command runs once its parameters are valid.
 //!
-//! - [`builtin`]: Rust handlers registered by name, run on the blocking pool;
+//! - [`builtin`]: Rust handlers registered by name, run inline (quick by contract);
 //! - [`process`]: the `exec` kind, a child program speaking JSON on stdin/stdout;
 //! - `template`: a fixed or templated answer (rendered by `workflow::template`).
 //!
@@ -11,6 +11,7 @@ pub mod builtin;
 pub mod output;
 pub mod process;
 
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,21 +65,20 @@ impl Executors {
                         command.name
                     ));
                 };
-                let caller = caller.clone();
-                let name = command.name.clone();
-                let joined = tokio::task::spawn_blocking(move || {
+                // Inline on the async worker: builtins are quick by contract (see
+                // `builtin.rs`), and a hop to the blocking pool costs more than they do.
+                let joined = std::panic::catch_unwind(AssertUnwindSafe(|| {
                     handler(&BuiltinRequest {
-                        command_name: &name,
+                        command_name: &command.name,
                         params: &params,
                         channel_id: caller.channel_id.as_str(),
                         user_id: caller.user_id.as_deref(),
                     })
-                })
-                .await;
+                }));
                 match joined {
                     Ok(response) => response,
-                    Err(e) => {
-                        tracing::error!(command = %command.name, error = %e, "builtin handler panicked");
+                    Err(_) => {
+                        tracing::error!(command = %command.name, "builtin handler panicked");
                         CommandResponse::fail(format!(
                             "{} failed with an internal error",
                             command.name
@@ -97,7 +97,8 @@ impl Executors {
                         command.name
                     ));
                 };
-                process::run(process::ExecRequest {
+                // Boxed: the child's I/O buffers would otherwise swell every caller's future.
+                Box::pin(process::run(process::ExecRequest {
                     program,
                     workdir,
                     command_name: &command.name,
@@ -106,7 +107,7 @@ impl Executors {
                     user_id: caller.user_id.as_deref(),
                     timeout: Duration::from_secs(*timeout_seconds),
                     max_output_bytes: *max_output_bytes,
-                })
+                }))
                 .await
             }
             RunSpec::Template {

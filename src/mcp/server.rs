@@ -285,17 +285,25 @@ impl ServerHandler for FlowServer {
         if request.name == PERFORM_ACTION {
             return Ok(self.perform_action(args, &context).await);
         }
+        // The rarer, larger futures are boxed: rmcp moves this one into a task per request,
+        // and its size is that of the largest branch.
         if request.name == INVOKE_ASSISTANT {
-            return Ok(self
-                .invoke_assistant(args, request.input_responses.clone(), &context)
-                .await);
+            return Ok(Box::pin(self.invoke_assistant(
+                args,
+                request.input_responses.clone(),
+                &context,
+            ))
+            .await);
         }
         if conversation_tools::is_conversation_tool(&request.name) {
-            return Ok(
-                conversation_tools::call(&self.app, &self.caller, &request.name, args)
-                    .await
-                    .into(),
-            );
+            return Ok(Box::pin(conversation_tools::call(
+                &self.app,
+                &self.caller,
+                &request.name,
+                args,
+            ))
+            .await
+            .into());
         }
         let catalog = self.app.catalog();
         let Some(command) = catalog.command(&request.name) else {

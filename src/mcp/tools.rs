@@ -168,7 +168,7 @@ pub fn outcome_result(outcome: ActionOutcome) -> CallToolResult {
     } else {
         CallToolResult::error(content)
     };
-    result.structured_content = serde_json::to_value(&outcome.output).ok();
+    result.structured_content = Some(outcome.output_json).filter(|json| !json.is_null());
     result
 }
 

@@ -147,7 +147,8 @@ pub enum StoreError {
 /// (append, feedback, close, activate, pending) are serialized inside the store, so
 /// concurrent direct actions and `new_conversation` never lose each other's updates.
 ///
-/// Methods block: async callers run them on the blocking pool.
+/// Methods block. Async callers run scans and multi-key changes on the blocking pool; a
+/// turn's append is a point write, done inline (see `App::store_turn`).
 pub trait ConversationStore: Send + Sync {
     /// The channel's state. The first use of a channel creates (and persists) conversation 1,
     /// empty, and makes it active; later calls resume whatever was active.
