@@ -13,6 +13,7 @@ use crate::assistant::text::edit_distance;
 use crate::exec::Caller;
 use crate::exec::output::{CommandOutput, CommandResponse};
 use crate::session::{Session, TurnSlot, now_ms};
+use crate::store::DbError;
 use crate::store::conversations::{ConversationStore, StoreError, Turn, TurnMode};
 use crate::trace::{TraceObserver, TraceSink};
 use crate::workflow::catalog::GLOBAL_CONTEXT;
@@ -132,7 +133,7 @@ impl App {
             feedback: None,
             timestamp_ms: now_ms(),
         };
-        self.store_turn(&session, slot, &turn, after)?;
+        self.store_turn(&session, slot, &turn, after).await?;
         if ran.timed_out {
             return Err(ActionError::TimedOut {
                 command: command.name.clone(),
@@ -197,25 +198,38 @@ impl App {
     /// Store a finished turn — with the channel's new assistant state, if it changed, in the
     /// same atomic write — before anyone sees its answer.
     ///
-    /// Inline on the async worker, not on the blocking pool: the write is an unsynced WAL
-    /// append plus a memtable insert (~15 µs, `benches/store_turns.rs`), cheaper than the two
-    /// thread wake-ups a hop costs.
-    pub(crate) fn store_turn(
+    /// Written inline on the async worker: an unsynced WAL append plus a memtable insert
+    /// (~15 µs, `benches/store_turns.rs`) costs less than the two thread wake-ups of a hop to
+    /// the blocking pool (mcp_load: ~0.1 of the flowmcp/ceiling ratio). The inline write
+    /// refuses to wait out a RocksDB write stall; only then does the turn go to the blocking
+    /// pool, so a worker never sleeps inside RocksDB.
+    pub(crate) async fn store_turn(
         &self,
-        session: &Session,
+        session: &Arc<Session>,
         slot: TurnSlot,
         turn: &Turn,
         state: Option<AssistantState>,
     ) -> Result<(), StoreError> {
         let store = self.sessions().store();
-        match state.as_ref().map(AssistantState::to_stored) {
-            Some(pending) => store.append_turn_with_pending(
-                &session.channel,
-                slot.conversation_id,
-                turn,
-                pending,
-            )?,
-            None => store.append_turn(&session.channel, slot.conversation_id, turn)?,
+        let pending = state.as_ref().map(AssistantState::to_stored);
+        let channel = &session.channel;
+        match store.append_turn_now(channel, slot.conversation_id, turn, pending.clone()) {
+            Err(StoreError::Db(DbError::WouldStall)) => {
+                tracing::debug!(channel = %channel, "write stall: turn stored from the blocking pool");
+                let (store, channel, turn) = (store.clone(), channel.clone(), turn.clone());
+                tokio::task::spawn_blocking(move || match pending {
+                    Some(pending) => store.append_turn_with_pending(
+                        &channel,
+                        slot.conversation_id,
+                        &turn,
+                        pending,
+                    ),
+                    None => store.append_turn(&channel, slot.conversation_id, &turn),
+                })
+                .await
+                .map_err(|e| StoreError::Internal(e.to_string()))??;
+            }
+            stored => stored?,
         }
         if let Some(state) = state {
             session.set_assistant_state(state);

@@ -171,7 +171,7 @@ impl App {
             timestamp_ms: now_ms(),
         };
         let changed = (turn.state != before).then_some(turn.state);
-        self.store_turn(&session, slot, &record, changed)?;
+        self.store_turn(&session, slot, &record, changed).await?;
         if reply.timed_out {
             return Err(AssistantError::TimedOut {
                 command: reply.output.command_name,

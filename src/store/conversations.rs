@@ -23,7 +23,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::db::{Order, Snapshot};
+use super::db::{Order, Snapshot, WriteWait};
 use super::{CF_CHANNELS, CF_CONVERSATIONS, CF_TURNS, Db, DbError};
 use crate::session::ChannelId;
 
@@ -278,6 +278,21 @@ impl RocksConversationStore {
         &self.db
     }
 
+    /// [`ConversationStore::append_turn_with_pending`] (`pending: Some(_)`) or
+    /// [`ConversationStore::append_turn`] (`None`), safe to call on an async worker: it never
+    /// waits out a RocksDB write stall. When RocksDB is throttling writes it writes nothing
+    /// and answers `StoreError::Db(DbError::WouldStall)`; the caller then retries with the
+    /// blocking methods on the blocking pool.
+    pub fn append_turn_now(
+        &self,
+        channel: &ChannelId,
+        conversation_id: u64,
+        turn: &Turn,
+        pending: Option<Option<Value>>,
+    ) -> Result<(), StoreError> {
+        self.append(channel, conversation_id, turn, pending, WriteWait::NoStall)
+    }
+
     /// Serialize this channel's read-modify-write changes. The guarded data is `()`, so a
     /// poisoned lock (a panic elsewhere while holding it) left nothing half-changed in memory.
     fn lock(&self, channel: &ChannelId) -> MutexGuard<'_, ()> {
@@ -461,6 +476,7 @@ impl RocksConversationStore {
         conversation_id: u64,
         turn: &Turn,
         pending: Option<Option<Value>>,
+        wait: WriteWait,
     ) -> Result<(), StoreError> {
         let turn_bytes = encode(turn)?;
         let turn_key = keys::turn(channel, conversation_id, turn.turn_id);
@@ -489,7 +505,7 @@ impl RocksConversationStore {
             }
             None => None,
         };
-        self.db.write(|batch| {
+        self.db.write_with(wait, |batch| {
             batch.put(CF_TURNS, &turn_key, &turn_bytes);
             if let Some(state) = &state {
                 batch.put(CF_CHANNELS, &keys::channel(channel), state);
@@ -520,7 +536,7 @@ impl ConversationStore for RocksConversationStore {
         conversation_id: u64,
         turn: &Turn,
     ) -> Result<(), StoreError> {
-        self.append(channel, conversation_id, turn, None)
+        self.append(channel, conversation_id, turn, None, WriteWait::Block)
     }
 
     fn append_turn_with_pending(
@@ -530,7 +546,13 @@ impl ConversationStore for RocksConversationStore {
         turn: &Turn,
         pending: Option<Value>,
     ) -> Result<(), StoreError> {
-        self.append(channel, conversation_id, turn, Some(pending))
+        self.append(
+            channel,
+            conversation_id,
+            turn,
+            Some(pending),
+            WriteWait::Block,
+        )
     }
 
     fn next_turn_id(&self, channel: &ChannelId, conversation_id: u64) -> Result<u64, StoreError> {
@@ -1060,6 +1082,33 @@ mod tests {
         ));
         assert_eq!(command_of(&s.turns(&a, 1).expect("turns")[0]), Some("x"));
         assert!(s.turns(&a, 2).expect("turns").is_empty());
+    }
+
+    #[test]
+    fn the_inline_append_stores_and_refuses_like_the_blocking_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = store(dir.path());
+        let a = channel("a");
+        s.load_channel(&a).expect("load");
+        s.append_turn_now(&a, 1, &turn(1, "x"), None)
+            .expect("append");
+        s.append_turn_now(&a, 1, &turn(2, "y"), Some(Some(json!({"dialog": 1}))))
+            .expect("append with pending");
+        assert!(matches!(
+            s.append_turn_now(&a, 1, &turn(2, "z"), None),
+            Err(StoreError::DuplicateTurn { turn_id: 2, .. })
+        ));
+        assert!(matches!(
+            s.append_turn_now(&a, 9, &turn(1, "z"), None),
+            Err(StoreError::UnknownConversation(9))
+        ));
+        let turns = s.turns(&a, 1).expect("turns");
+        let commands: Vec<_> = turns.iter().map(command_of).collect();
+        assert_eq!(commands, vec![Some("x"), Some("y")]);
+        assert_eq!(
+            s.load_channel(&a).expect("load").pending,
+            Some(json!({"dialog": 1}))
+        );
     }
 
     #[test]

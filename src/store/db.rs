@@ -28,6 +28,20 @@ pub enum DbError {
     Rocks(#[from] rocksdb::Error),
     #[error("unknown column family {0}")]
     UnknownFamily(&'static str),
+    /// A [`WriteWait::NoStall`] write found RocksDB throttling writes (a flush or compaction
+    /// behind); nothing was written.
+    #[error("storage is catching up: the write would have to wait")]
+    WouldStall,
+}
+
+/// Whether a write may wait while RocksDB throttles writes (flush or compaction behind).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteWait {
+    /// Wait as long as RocksDB asks: for blocking-pool threads.
+    Block,
+    /// Fail at once with [`DbError::WouldStall`] instead: for writes made on an async worker,
+    /// which must never sleep inside RocksDB.
+    NoStall,
 }
 
 /// One stored `(key, value)` pair.
@@ -173,6 +187,15 @@ impl Db {
 
     /// Apply several writes atomically: all or none survive a crash.
     pub fn write(&self, build: impl FnOnce(&mut Batch<'_>)) -> Result<(), DbError> {
+        self.write_with(WriteWait::Block, build)
+    }
+
+    /// [`Self::write`], choosing whether the write may wait out a write stall.
+    pub fn write_with(
+        &self,
+        wait: WriteWait,
+        build: impl FnOnce(&mut Batch<'_>),
+    ) -> Result<(), DbError> {
         let mut batch = Batch {
             db: self,
             batch: WriteBatch::default(),
@@ -182,11 +205,16 @@ impl Db {
         if let Some(e) = batch.error {
             return Err(e);
         }
-        // Default write options: WAL on, no fsync (see `ConversationStore`'s durability notes).
-        Ok(self
-            .inner
+        // WAL on, no fsync (see `ConversationStore`'s durability notes).
+        let mut options = WriteOptions::default();
+        options.set_no_slowdown(wait == WriteWait::NoStall);
+        self.inner
             .db
-            .write_opt(batch.batch, &WriteOptions::default())?)
+            .write_opt(batch.batch, &options)
+            .map_err(|e| match e.kind() {
+                rocksdb::ErrorKind::Incomplete if wait == WriteWait::NoStall => DbError::WouldStall,
+                _ => DbError::Rocks(e),
+            })
     }
 
     /// Write the WAL out and fsync it: after `Ok`, every write acknowledged so far also
