@@ -8,8 +8,10 @@
 //!   `Router` at `/mcp`, `TCP_NODELAY` on accepted sockets);
 //! * **flowmcp** — `$FLOWMCP_BIN` (default: the release `flowmcp` next to this bench's build
 //!   directory) started as `serve --auth none --port 0 --data-dir <tempdir>`, serving the
-//!   embedded demo workflow. Two tools are called: the per-command tool `get_order_details`
-//!   and `perform_action` naming the same command.
+//!   embedded demo workflow. Three tools are called: the per-command tool `get_order_details`
+//!   (a RocksDB read and a 2 KB answer), `perform_action` naming the same command, and
+//!   `calculate` (no data, a short answer: what the framework itself costs per call, the
+//!   turn's durable write included).
 //!
 //! Both print `listening on http://ADDR` on stderr when ready; the bench reads that line (no
 //! sleeps). The load client opens N HTTP/1.1 connections (one hyper connection per task, so no
@@ -76,6 +78,7 @@ const STATELESS_PROTOCOL: &str = "2026-07-28";
 const ORDER_ARGS: &str = r##"{"order_id":"#W2611340"}"##;
 const PERFORM_ACTION_ARGS: &str =
     r##"{"command_name":"get_order_details","parameters":{"order_id":"#W2611340"}}"##;
+const CALCULATE_ARGS: &str = r##"{"expression":"(17 + 25) * 3"}"##;
 /// Bounds that keep a stuck server from hanging the bench.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -969,6 +972,7 @@ async fn run_bench(opts: Options) -> anyhow::Result<()> {
         for (tool, arguments) in [
             ("get_order_details", ORDER_ARGS),
             ("perform_action", PERFORM_ACTION_ARGS),
+            ("calculate", CALCULATE_ARGS),
         ] {
             targets.push(Target {
                 label: format!("flowmcp/{tool}"),
