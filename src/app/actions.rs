@@ -13,8 +13,8 @@ use crate::assistant::text::edit_distance;
 use crate::exec::Caller;
 use crate::exec::output::{CommandOutput, CommandResponse};
 use crate::session::{Session, TurnSlot, now_ms};
-use crate::store::DbError;
-use crate::store::conversations::{ConversationStore, StoreError, Turn, TurnMode};
+use crate::store::conversations::{StoreError, Turn, TurnMode};
+use crate::store::{DbError, WriteWait};
 use crate::trace::{TraceObserver, TraceSink};
 use crate::workflow::catalog::GLOBAL_CONTEXT;
 use crate::workflow::validate::{self, FieldError};
@@ -159,9 +159,7 @@ impl App {
         raw_command: &str,
     ) -> Ran {
         trace.to_workflow(raw_command, &command.name, &params);
-        let run = self
-            .executors()
-            .run(command.clone(), params.clone(), caller);
+        let run = self.executors().run(command, &params, caller);
         // A late answer is dropped with the future: it can never reach a later response.
         let (response, content, timed_out) =
             match tokio::time::timeout(Duration::from_secs(seconds), run).await {
@@ -205,26 +203,33 @@ impl App {
     /// pool, so a worker never sleeps inside RocksDB.
     pub(crate) async fn store_turn(
         &self,
-        session: &Arc<Session>,
+        session: &Session,
         slot: TurnSlot,
         turn: &Turn,
         state: Option<AssistantState>,
     ) -> Result<(), StoreError> {
         let store = self.sessions().store();
         let pending = state.as_ref().map(AssistantState::to_stored);
-        let channel = &session.channel;
-        match store.append_turn_now(channel, slot.conversation_id, turn, pending.clone()) {
+        let (channel, conversation_id) = (&session.channel, slot.conversation_id);
+        let inline = store.append_turn_with_wait(
+            channel,
+            conversation_id,
+            turn,
+            pending.as_ref(),
+            WriteWait::NoStall,
+        );
+        match inline {
             Err(StoreError::Db(DbError::WouldStall)) => {
                 tracing::debug!(channel = %channel, "write stall: turn stored from the blocking pool");
                 let (store, channel, turn) = (store.clone(), channel.clone(), turn.clone());
-                tokio::task::spawn_blocking(move || match pending {
-                    Some(pending) => store.append_turn_with_pending(
+                tokio::task::spawn_blocking(move || {
+                    store.append_turn_with_wait(
                         &channel,
-                        slot.conversation_id,
+                        conversation_id,
                         &turn,
-                        pending,
-                    ),
-                    None => store.append_turn(&channel, slot.conversation_id, &turn),
+                        pending.as_ref(),
+                        WriteWait::Block,
+                    )
                 })
                 .await
                 .map_err(|e| StoreError::Internal(e.to_string()))??;

@@ -13,7 +13,6 @@ pub mod process;
 
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
@@ -53,8 +52,8 @@ impl Executors {
     /// Run `command` with already-validated `params`.
     pub async fn run(
         &self,
-        command: Arc<Command>,
-        params: Map<String, Value>,
+        command: &Command,
+        params: &Map<String, Value>,
         caller: &Caller,
     ) -> Execution {
         let response = match &command.run {
@@ -70,7 +69,7 @@ impl Executors {
                 let joined = std::panic::catch_unwind(AssertUnwindSafe(|| {
                     handler(&BuiltinRequest {
                         command_name: &command.name,
-                        params: &params,
+                        params,
                         channel_id: caller.channel_id.as_str(),
                         user_id: caller.user_id.as_deref(),
                     })
@@ -102,7 +101,7 @@ impl Executors {
                     program,
                     workdir,
                     command_name: &command.name,
-                    params: &params,
+                    params,
                     channel_id: caller.channel_id.as_str(),
                     user_id: caller.user_id.as_deref(),
                     timeout: Duration::from_secs(*timeout_seconds),
@@ -115,7 +114,7 @@ impl Executors {
                 success,
                 content,
             } => {
-                let text = template::render_response(response, &params);
+                let text = template::render_response(response, params);
                 let response = if *success {
                     CommandResponse::ok(text)
                 } else {

@@ -23,8 +23,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::db::{Order, Snapshot, WriteWait};
-use super::{CF_CHANNELS, CF_CONVERSATIONS, CF_TURNS, Db, DbError};
+use super::db::{Order, Snapshot};
+use super::{CF_CHANNELS, CF_CONVERSATIONS, CF_TURNS, Db, DbError, WriteWait};
 use crate::session::ChannelId;
 
 /// Which way a trace event went.
@@ -278,21 +278,6 @@ impl RocksConversationStore {
         &self.db
     }
 
-    /// [`ConversationStore::append_turn_with_pending`] (`pending: Some(_)`) or
-    /// [`ConversationStore::append_turn`] (`None`), safe to call on an async worker: it never
-    /// waits out a RocksDB write stall. When RocksDB is throttling writes it writes nothing
-    /// and answers `StoreError::Db(DbError::WouldStall)`; the caller then retries with the
-    /// blocking methods on the blocking pool.
-    pub fn append_turn_now(
-        &self,
-        channel: &ChannelId,
-        conversation_id: u64,
-        turn: &Turn,
-        pending: Option<Option<Value>>,
-    ) -> Result<(), StoreError> {
-        self.append(channel, conversation_id, turn, pending, WriteWait::NoStall)
-    }
-
     /// Serialize this channel's read-modify-write changes. The guarded data is `()`, so a
     /// poisoned lock (a panic elsewhere while holding it) left nothing half-changed in memory.
     fn lock(&self, channel: &ChannelId) -> MutexGuard<'_, ()> {
@@ -469,13 +454,18 @@ impl RocksConversationStore {
             .put(CF_CHANNELS, &keys::channel(channel), &encode(state)?)?)
     }
 
-    /// Store a turn (and maybe the channel's pending state) under the channel's lock.
-    fn append(
+    /// [`ConversationStore::append_turn_with_pending`] (`pending: Some(_)`) or
+    /// [`ConversationStore::append_turn`] (`None`), choosing whether the write may wait out a
+    /// RocksDB write stall. With [`WriteWait::NoStall`] it is safe on an async worker: while
+    /// RocksDB throttles writes it writes nothing and answers
+    /// `StoreError::Db(DbError::WouldStall)`, and the caller retries with
+    /// [`WriteWait::Block`] on the blocking pool.
+    pub fn append_turn_with_wait(
         &self,
         channel: &ChannelId,
         conversation_id: u64,
         turn: &Turn,
-        pending: Option<Option<Value>>,
+        pending: Option<&Option<Value>>,
         wait: WriteWait,
     ) -> Result<(), StoreError> {
         let turn_bytes = encode(turn)?;
@@ -496,8 +486,8 @@ impl RocksConversationStore {
         let state = match pending {
             Some(pending) => {
                 let mut state = self.load_locked(channel)?;
-                if state.active_conversation == conversation_id && state.pending != pending {
-                    state.pending = pending;
+                if state.active_conversation == conversation_id && state.pending != *pending {
+                    state.pending = pending.clone();
                     Some(encode(&state)?)
                 } else {
                     None
@@ -536,7 +526,7 @@ impl ConversationStore for RocksConversationStore {
         conversation_id: u64,
         turn: &Turn,
     ) -> Result<(), StoreError> {
-        self.append(channel, conversation_id, turn, None, WriteWait::Block)
+        self.append_turn_with_wait(channel, conversation_id, turn, None, WriteWait::Block)
     }
 
     fn append_turn_with_pending(
@@ -546,11 +536,11 @@ impl ConversationStore for RocksConversationStore {
         turn: &Turn,
         pending: Option<Value>,
     ) -> Result<(), StoreError> {
-        self.append(
+        self.append_turn_with_wait(
             channel,
             conversation_id,
             turn,
-            Some(pending),
+            Some(&pending),
             WriteWait::Block,
         )
     }
@@ -1090,16 +1080,17 @@ mod tests {
         let s = store(dir.path());
         let a = channel("a");
         s.load_channel(&a).expect("load");
-        s.append_turn_now(&a, 1, &turn(1, "x"), None)
+        s.append_turn_with_wait(&a, 1, &turn(1, "x"), None, WriteWait::NoStall)
             .expect("append");
-        s.append_turn_now(&a, 1, &turn(2, "y"), Some(Some(json!({"dialog": 1}))))
+        let pending = Some(json!({"dialog": 1}));
+        s.append_turn_with_wait(&a, 1, &turn(2, "y"), Some(&pending), WriteWait::NoStall)
             .expect("append with pending");
         assert!(matches!(
-            s.append_turn_now(&a, 1, &turn(2, "z"), None),
+            s.append_turn_with_wait(&a, 1, &turn(2, "z"), None, WriteWait::NoStall),
             Err(StoreError::DuplicateTurn { turn_id: 2, .. })
         ));
         assert!(matches!(
-            s.append_turn_now(&a, 9, &turn(1, "z"), None),
+            s.append_turn_with_wait(&a, 9, &turn(1, "z"), None, WriteWait::NoStall),
             Err(StoreError::UnknownConversation(9))
         ));
         let turns = s.turns(&a, 1).expect("turns");

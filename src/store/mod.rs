@@ -11,7 +11,7 @@ pub mod conversations;
 mod db;
 pub mod export;
 
-pub use db::{Batch, Db, DbError, KeyValue, Order, Snapshot};
+pub use db::{Batch, Db, DbError, KeyValue, Order, Snapshot, WriteWait};
 
 /// Column family of the demo workflow's retail data.
 pub const CF_DEMO_RETAIL: &str = "demo_retail";
