@@ -125,6 +125,8 @@ usage: cargo bench --bench mcp_load -- [OPTIONS]
   --duration SECS       per run, measured              [MCP_LOAD_DURATION_SECS, default 10]
   --conns LIST          connection counts, e.g. 1,16   [MCP_LOAD_CONNS, default 1,16]
   --modes LIST          session,stateless              [MCP_LOAD_MODES, default both]
+  --rounds N            repeat each ceiling/flowmcp sequence N times and
+                        report the median ratio        [MCP_LOAD_ROUNDS, default 1]
   --max-requests N      cap per connection and run     [MCP_LOAD_MAX_REQUESTS, default 2000000]
   --smoke               short ceiling-only check (the default without --bench)
 env FLOWMCP_BIN         flowmcp binary (default: target/release/flowmcp)";
@@ -152,6 +154,8 @@ struct Options {
     duration: Duration,
     conns: Vec<usize>,
     modes: Vec<Mode>,
+    /// Back-to-back repetitions of every (conns, mode) sequence; ratios are per round.
+    rounds: usize,
     max_requests: u64,
     ceiling_only: bool,
     smoke: bool,
@@ -168,6 +172,7 @@ impl Options {
             .map_or(Ok(vec![Mode::Session, Mode::Stateless]), |v| {
                 parse_modes(&v)
             })?;
+        let mut rounds = env("MCP_LOAD_ROUNDS").map_or(Ok(1), |v| parse_rounds(&v))?;
         let mut max_requests = env("MCP_LOAD_MAX_REQUESTS").map_or(Ok(2_000_000), |v| {
             v.trim().parse::<u64>().context("MCP_LOAD_MAX_REQUESTS")
         })?;
@@ -192,6 +197,7 @@ impl Options {
                 "--duration" => duration = parse_secs(&value("--duration")?)?,
                 "--conns" => conns = parse_conns(&value("--conns")?)?,
                 "--modes" => modes = parse_modes(&value("--modes")?)?,
+                "--rounds" => rounds = parse_rounds(&value("--rounds")?)?,
                 "--max-requests" => {
                     max_requests = value("--max-requests")?.parse().context("--max-requests")?
                 }
@@ -221,6 +227,7 @@ impl Options {
                 duration: Duration::from_millis(300),
                 conns: vec![1, 2],
                 modes,
+                rounds: 1,
                 max_requests,
                 ceiling_only: true,
                 smoke: true,
@@ -231,6 +238,7 @@ impl Options {
             duration: Duration::from_secs_f64(duration),
             conns,
             modes,
+            rounds,
             max_requests,
             ceiling_only,
             smoke,
@@ -907,8 +915,26 @@ struct Row {
     target: Target,
     mode: Mode,
     conns: usize,
+    round: usize,
     reply_bytes: usize,
     stats: RunStats,
+}
+
+/// The median of sorted values (`None` when empty).
+fn median(sorted: &[f64]) -> Option<f64> {
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
+    }
+}
+
+fn parse_rounds(value: &str) -> anyhow::Result<usize> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if (1..=100).contains(&n) => Ok(n),
+        _ => bail!("rounds must be a whole number from 1 to 100, got {value:?}"),
+    }
 }
 
 fn load_average() -> String {
@@ -1023,33 +1049,38 @@ async fn measure_all(
         }
     }
 
-    // Servers are interleaved inside each (conns, mode) so slow drift in machine load
-    // affects the ceiling and flowmcp alike.
+    // Servers are interleaved inside each (conns, mode, round) so slow drift in machine load
+    // affects the ceiling and flowmcp alike; rounds repeat the whole sequence, so one noisy
+    // stretch spoils one round's ratio, not the reported median.
     let mut rows = Vec::new();
     for &conns in &opts.conns {
         for &mode in &opts.modes {
-            for (target, _, reply_bytes) in plan.iter().filter(|(_, m, _)| *m == mode) {
-                eprintln!(
-                    "{BENCH_NAME}: {} {} @{conns} ...",
-                    target.label,
-                    mode.name()
-                );
-                let stats = match run_load(target, mode, conns, opts).await {
-                    Ok(stats) => stats,
-                    Err(err) => {
-                        for server in servers.iter_mut() {
-                            server.check_alive()?;
+            for round in 1..=opts.rounds {
+                for (target, _, reply_bytes) in plan.iter().filter(|(_, m, _)| *m == mode) {
+                    eprintln!(
+                        "{BENCH_NAME}: {} {} @{conns} round {round}/{} ...",
+                        target.label,
+                        mode.name(),
+                        opts.rounds
+                    );
+                    let stats = match run_load(target, mode, conns, opts).await {
+                        Ok(stats) => stats,
+                        Err(err) => {
+                            for server in servers.iter_mut() {
+                                server.check_alive()?;
+                            }
+                            return Err(err);
                         }
-                        return Err(err);
-                    }
-                };
-                rows.push(Row {
-                    target: target.clone(),
-                    mode,
-                    conns,
-                    reply_bytes: *reply_bytes,
-                    stats,
-                });
+                    };
+                    rows.push(Row {
+                        target: target.clone(),
+                        mode,
+                        conns,
+                        round,
+                        reply_bytes: *reply_bytes,
+                        stats,
+                    });
+                }
             }
         }
     }
@@ -1058,15 +1089,16 @@ async fn measure_all(
 
 fn print_report(rows: &[Row], opts: &Options) {
     println!(
-        "{:<26} {:<9} {:>5} {:>10} {:>9} {:>9} {:>9} {:>8}",
-        "server", "mode", "conns", "req/s", "p50_us", "p99_us", "requests", "reply_B"
+        "{:<26} {:<9} {:>5} {:>5} {:>10} {:>9} {:>9} {:>9} {:>8}",
+        "server", "mode", "conns", "round", "req/s", "p50_us", "p99_us", "requests", "reply_B"
     );
     for row in rows {
         println!(
-            "{:<26} {:<9} {:>5} {:>10.0} {:>9.1} {:>9.1} {:>9} {:>8}",
+            "{:<26} {:<9} {:>5} {:>5} {:>10.0} {:>9.1} {:>9.1} {:>9} {:>8}",
             row.target.label,
             row.mode.name(),
             row.conns,
+            row.round,
             row.stats.rps,
             row.stats.p50_us,
             row.stats.p99_us,
@@ -1090,16 +1122,30 @@ fn print_report(rows: &[Row], opts: &Options) {
                 .conns
                 .iter()
                 .filter_map(|&conns| {
-                    let find = |pred: &dyn Fn(&Row) -> bool| {
-                        rows.iter()
-                            .find(|r| r.mode == mode && r.conns == conns && pred(r))
-                    };
-                    let flow = find(&|r| r.target.label == label)?;
-                    let ceiling = find(&|r| r.target.is_ceiling)?;
-                    Some(format!(
-                        "@{conns} = {:.2}",
-                        flow.stats.rps / ceiling.stats.rps
-                    ))
+                    let mut per_round: Vec<f64> = (1..=opts.rounds)
+                        .filter_map(|round| {
+                            let find = |pred: &dyn Fn(&Row) -> bool| {
+                                rows.iter().find(|r| {
+                                    r.mode == mode
+                                        && r.conns == conns
+                                        && r.round == round
+                                        && pred(r)
+                                })
+                            };
+                            let flow = find(&|r| r.target.label == label)?;
+                            let ceiling = find(&|r| r.target.is_ceiling)?;
+                            Some(flow.stats.rps / ceiling.stats.rps)
+                        })
+                        .collect();
+                    per_round.sort_by(f64::total_cmp);
+                    let median = median(&per_round)?;
+                    Some(match (per_round.first(), per_round.last()) {
+                        (Some(lo), Some(hi)) if per_round.len() > 1 => format!(
+                            "@{conns} = {median:.2} (median of {}, {lo:.2}-{hi:.2})",
+                            per_round.len()
+                        ),
+                        _ => format!("@{conns} = {median:.2}"),
+                    })
                 })
                 .collect();
             println!(
