@@ -920,6 +920,16 @@ struct Row {
     stats: RunStats,
 }
 
+/// flowmcp's req/s for `label` over the ceiling's, in one (mode, conns, round).
+fn round_ratio(rows: &[Row], mode: Mode, conns: usize, round: usize, label: &str) -> Option<f64> {
+    let rps = |pred: &dyn Fn(&Row) -> bool| {
+        rows.iter()
+            .find(|r| r.mode == mode && r.conns == conns && r.round == round && pred(r))
+            .map(|r| r.stats.rps)
+    };
+    Some(rps(&|r| r.target.label == label)? / rps(&|r| r.target.is_ceiling)?)
+}
+
 /// The median of sorted values (`None` when empty).
 fn median(sorted: &[f64]) -> Option<f64> {
     let n = sorted.len();
@@ -1123,19 +1133,7 @@ fn print_report(rows: &[Row], opts: &Options) {
                 .iter()
                 .filter_map(|&conns| {
                     let mut per_round: Vec<f64> = (1..=opts.rounds)
-                        .filter_map(|round| {
-                            let find = |pred: &dyn Fn(&Row) -> bool| {
-                                rows.iter().find(|r| {
-                                    r.mode == mode
-                                        && r.conns == conns
-                                        && r.round == round
-                                        && pred(r)
-                                })
-                            };
-                            let flow = find(&|r| r.target.label == label)?;
-                            let ceiling = find(&|r| r.target.is_ceiling)?;
-                            Some(flow.stats.rps / ceiling.stats.rps)
-                        })
+                        .filter_map(|round| round_ratio(rows, mode, conns, round, label))
                         .collect();
                     per_round.sort_by(f64::total_cmp);
                     let median = median(&per_round)?;

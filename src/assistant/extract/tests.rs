@@ -432,10 +432,13 @@ fn bad_input_does_not_panic() {
     );
 }
 
+/// The labelled evaluation set (`tests/assistant/README.md`).
+const LABELLED: &str = include_str!("../../../tests/assistant/labelled.jsonl");
+
 #[test]
 fn every_labelled_utterance_yields_only_the_commands_own_parameters() {
     // Speed is measured by `benches/assistant_latency.rs`, not asserted here.
-    let lines: Vec<Value> = include_str!("../../../tests/assistant/labelled.jsonl")
+    let lines: Vec<Value> = LABELLED
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
@@ -477,7 +480,7 @@ fn the_labelled_set_shares_no_utterance_with_the_demo_metadata() {
         .values()
         .flat_map(|c| c.utterances.iter().map(|u| norm(u)))
         .collect();
-    for line in include_str!("../../../tests/assistant/labelled.jsonl").lines() {
+    for line in LABELLED.lines() {
         let line: Value = serde_json::from_str(line).expect("labelled.jsonl is JSON lines");
         if line["kind"] == "explicit" {
             continue; // names the command on purpose ("list_all_product_types")
