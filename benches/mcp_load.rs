@@ -18,7 +18,10 @@
 //! pooling effects), performs the MCP handshake on each, then runs a closed loop of
 //! `tools/call` for a warm-up period followed by a measured period. Every reply is read in
 //! full and checked (HTTP 200, a JSON-RPC result for our id, `isError` not true); any failure
-//! aborts the bench with a non-zero exit.
+//! aborts the bench with a non-zero exit. At the start and end of the measured window the
+//! bench reads the CPU time of the server process and of itself (`/proc/PID/stat`), and
+//! reports CPU µs per call (`srv_cpu`, its kernel part `srv_sys`, the client's `cli_cpu`):
+//! they split a ratio into what the server and what the client spent per call.
 //!
 //! Two protocol eras are measured when the server supports them:
 //! * `session`   — protocol `2025-11-25`: `initialize`, `Mcp-Session-Id`,
@@ -528,6 +531,8 @@ struct Target {
     label: String,
     is_ceiling: bool,
     addr: SocketAddr,
+    /// The server's process, whose CPU time is sampled around the measured window.
+    pid: Option<u32>,
     tool: &'static str,
     arguments: &'static str,
 }
@@ -840,6 +845,41 @@ struct RunStats {
     rps: f64,
     p50_us: f64,
     p99_us: f64,
+    /// CPU time per measured call: the server's, its kernel share, and the load client's.
+    cpu: Option<CpuPerCall>,
+}
+
+/// CPU microseconds per call over the measured window, from `/proc/PID/stat`.
+///
+/// Unlike req/s this hardly depends on how busy the machine is, so it says which side of a
+/// ratio moved: the server's own cost or the ceiling's luck.
+#[derive(Clone, Copy)]
+struct CpuPerCall {
+    server_us: f64,
+    server_sys_us: f64,
+    client_us: f64,
+}
+
+/// User and system CPU time a process has used so far, in microseconds (`None` off Linux or
+/// once the process is gone).
+fn cpu_times(pid: &str) -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; the fixed fields start after its `)`.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // utime and stime are fields 14 and 15, in USER_HZ ticks (100 per second on Linux).
+    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    const US_PER_TICK: u64 = 10_000;
+    Some((ticks(11)? * US_PER_TICK, ticks(12)? * US_PER_TICK))
+}
+
+/// Samples the server's and this process's CPU time at `from` and at `to`.
+async fn sample_cpu(pid: Option<u32>, from: Instant, to: Instant) -> Option<[(u64, u64); 4]> {
+    let server = pid?.to_string();
+    tokio::time::sleep_until(from.into()).await;
+    let (s0, c0) = (cpu_times(&server)?, cpu_times("self")?);
+    tokio::time::sleep_until(to.into()).await;
+    let (s1, c1) = (cpu_times(&server)?, cpu_times("self")?);
+    Some([s0, s1, c0, c1])
 }
 
 async fn run_load(
@@ -859,6 +899,7 @@ async fn run_load(
     }
     let measure_from = Instant::now() + opts.warmup;
     let stop_at = measure_from + opts.duration;
+    let cpu_sampler = tokio::spawn(sample_cpu(target.pid, measure_from, stop_at));
     let tasks: Vec<_> = ready
         .into_iter()
         .map(|conn| {
@@ -893,7 +934,21 @@ async fn run_load(
         );
     }
     latencies.sort_unstable();
+    let calls = latencies.len() as f64;
+    let cpu =
+        cpu_sampler
+            .await
+            .ok()
+            .flatten()
+            .map(
+                |[(su0, ss0), (su1, ss1), (cu0, cs0), (cu1, cs1)]| CpuPerCall {
+                    server_us: ((su1 + ss1) - (su0 + ss0)) as f64 / calls,
+                    server_sys_us: (ss1 - ss0) as f64 / calls,
+                    client_us: ((cu1 + cs1) - (cu0 + cs0)) as f64 / calls,
+                },
+            );
     Ok(RunStats {
+        cpu,
         requests: latencies.len(),
         rps: latencies.len() as f64 / opts.duration.as_secs_f64(),
         p50_us: percentile(&latencies, 0.50) / 1_000.0,
@@ -992,6 +1047,7 @@ async fn run_bench(opts: Options) -> anyhow::Result<()> {
         label: format!("ceiling/{NOOP_TOOL}"),
         is_ceiling: true,
         addr: servers[0].addr,
+        pid: servers[0].child.id(),
         tool: NOOP_TOOL,
         arguments: ORDER_ARGS,
     }];
@@ -1014,6 +1070,7 @@ async fn run_bench(opts: Options) -> anyhow::Result<()> {
                 label: format!("flowmcp/{tool}"),
                 is_ceiling: false,
                 addr: server.addr,
+                pid: server.child.id(),
                 tool,
                 arguments,
             });
@@ -1099,12 +1156,29 @@ async fn measure_all(
 
 fn print_report(rows: &[Row], opts: &Options) {
     println!(
-        "{:<26} {:<9} {:>5} {:>5} {:>10} {:>9} {:>9} {:>9} {:>8}",
-        "server", "mode", "conns", "round", "req/s", "p50_us", "p99_us", "requests", "reply_B"
+        "{:<26} {:<9} {:>5} {:>5} {:>10} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8}",
+        "server",
+        "mode",
+        "conns",
+        "round",
+        "req/s",
+        "p50_us",
+        "p99_us",
+        "requests",
+        "reply_B",
+        "srv_cpu",
+        "srv_sys",
+        "cli_cpu"
     );
     for row in rows {
+        let cpu = |f: fn(&CpuPerCall) -> f64| {
+            row.stats
+                .cpu
+                .as_ref()
+                .map_or_else(|| "n/a".to_owned(), |c| format!("{:.1}", f(c)))
+        };
         println!(
-            "{:<26} {:<9} {:>5} {:>5} {:>10.0} {:>9.1} {:>9.1} {:>9} {:>8}",
+            "{:<26} {:<9} {:>5} {:>5} {:>10.0} {:>9.1} {:>9.1} {:>9} {:>8} {:>8} {:>8} {:>8}",
             row.target.label,
             row.mode.name(),
             row.conns,
@@ -1113,9 +1187,15 @@ fn print_report(rows: &[Row], opts: &Options) {
             row.stats.p50_us,
             row.stats.p99_us,
             row.stats.requests,
-            row.reply_bytes
+            row.reply_bytes,
+            cpu(|c| c.server_us),
+            cpu(|c| c.server_sys_us),
+            cpu(|c| c.client_us)
         );
     }
+    println!(
+        "# srv_cpu, srv_sys, cli_cpu: CPU µs per measured call (server total, its kernel part, load client)"
+    );
     for &mode in &opts.modes {
         let flow_labels: Vec<&str> = rows
             .iter()
