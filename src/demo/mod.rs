@@ -9,6 +9,12 @@
 //! The data lives in the `CF_DEMO_RETAIL` column family. It is written once, in one atomic
 //! batch, the first time a handler runs (or [`Retail::ensure_seeded`] is called), and never
 //! again: changes made through the commands persist across restarts.
+//!
+//! Records read by the handlers are kept decoded in memory ([`RecordCache`]): a repeated
+//! `get_order_details` costs a hash lookup and a clone instead of a RocksDB read and a JSON
+//! decode. RocksDB stays the only source of truth: every write goes through
+//! [`Retail::commit`], which drops the keys it touched from the cache. One `Retail` per data
+//! dir (the server makes one): a second would not see the first one's writes in its cache.
 
 pub(crate) mod calc;
 pub(crate) mod generate;
@@ -18,8 +24,10 @@ pub(crate) mod model;
 #[cfg(test)]
 mod tests;
 
+use std::any::Any;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use anyhow::Context as _;
 use serde::Serialize;
@@ -40,6 +48,41 @@ pub struct Retail {
     write_lock: Mutex<()>,
     /// Set once the seed marker was seen or written: later checks cost nothing.
     seeded: AtomicBool,
+    cache: RecordCache,
+}
+
+/// Decoded records by key. It holds at most one entry per record in the store (misses are
+/// not cached), so it is bounded by the data, not by what callers ask for.
+#[derive(Default)]
+struct RecordCache {
+    inner: RwLock<CacheInner>,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    records: HashMap<String, Arc<dyn Any + Send + Sync>>,
+    /// Bumped by every commit. A reader that decoded a record from RocksDB keeps it only if no
+    /// commit ran meanwhile, so a value read just before a write can never outlive it.
+    generation: u64,
+}
+
+impl RecordCache {
+    fn get<T: Clone + 'static>(&self, key: &str) -> Option<T> {
+        let inner = self.inner.read().unwrap_or_else(|p| p.into_inner());
+        inner.records.get(key)?.downcast_ref::<T>().cloned()
+    }
+
+    fn generation(&self) -> u64 {
+        self.inner.read().unwrap_or_else(|p| p.into_inner()).generation
+    }
+
+    /// Keep `value`, read at `generation`, unless a commit has run since.
+    fn insert<T: Send + Sync + 'static>(&self, key: &str, value: T, generation: u64) {
+        let mut inner = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        if inner.generation == generation {
+            inner.records.insert(key.to_string(), Arc::new(value));
+        }
+    }
 }
 
 impl std::fmt::Debug for Retail {
@@ -57,6 +100,7 @@ impl Retail {
             db,
             write_lock: Mutex::new(()),
             seeded: AtomicBool::new(false),
+            cache: RecordCache::default(),
         })
     }
 
@@ -123,11 +167,19 @@ impl Retail {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn load<T: DeserializeOwned>(&self, key: &str) -> anyhow::Result<Option<T>> {
+    fn load<T>(&self, key: &str) -> anyhow::Result<Option<T>>
+    where
+        T: DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        if let Some(value) = self.cache.get::<T>(key) {
+            return Ok(Some(value));
+        }
+        let generation = self.cache.generation();
         match self.db.get(CF_DEMO_RETAIL, key.as_bytes())? {
             Some(bytes) => {
-                let value = serde_json::from_slice(&bytes)
+                let value: T = serde_json::from_slice(&bytes)
                     .with_context(|| format!("the stored record {key} is not valid"))?;
+                self.cache.insert(key, value.clone(), generation);
                 Ok(Some(value))
             }
             None => Ok(None),
@@ -171,20 +223,28 @@ impl Retail {
             .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
     }
 
-    /// Apply `puts` and `deletes` atomically.
+    /// Apply `puts` and `deletes` atomically, and forget the cached records they replace.
     pub(crate) fn commit(
         &self,
         puts: Vec<(String, Vec<u8>)>,
         deletes: Vec<String>,
     ) -> anyhow::Result<()> {
-        self.db.write(|batch| {
+        // Held across the write: no reader can cache a value older than this commit.
+        let mut cache = self.cache.inner.write().unwrap_or_else(|p| p.into_inner());
+        cache.generation += 1;
+        let written = self.db.write(|batch| {
             for key in &deletes {
                 batch.delete(CF_DEMO_RETAIL, key.as_bytes());
             }
             for (key, value) in &puts {
                 batch.put(CF_DEMO_RETAIL, key.as_bytes(), value);
             }
-        })?;
+        });
+        // Forgotten even if the write failed: the cache then simply reads RocksDB again.
+        for key in deletes.iter().chain(puts.iter().map(|(key, _)| key)) {
+            cache.records.remove(key);
+        }
+        written?;
         Ok(())
     }
 }

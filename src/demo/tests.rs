@@ -1109,3 +1109,66 @@ fn tool_examples_are_valid_and_work_on_the_generated_data() {
         assert!(r.success, "{stem} with its examples failed: {}", r.response);
     }
 }
+
+/// Handlers read through the decoded-record cache: a record read before a change must not be
+/// served after it, whichever command made the change.
+#[test]
+fn cached_records_follow_every_write() {
+    let f = fixture();
+    // Fill the cache with the order, its user and a product.
+    assert!(
+        f.ok("get_order_details", json!({"order_id": ORDER_PENDING}))
+            .contains("Denver")
+    );
+    assert!(
+        f.ok("get_user_details", json!({"user_id": USER}))
+            .contains("Denver")
+    );
+    assert_eq!(f.order(ORDER_PENDING).status, OrderStatus::Pending);
+
+    f.ok(
+        "modify_pending_order_address",
+        json!({
+            "order_id": ORDER_PENDING, "address1": "12 Oak Street", "city": "Boulder",
+            "state": "CO", "country": "USA", "zip": "80302"
+        }),
+    );
+    let details = f.ok("get_order_details", json!({"order_id": ORDER_PENDING}));
+    assert!(
+        details.contains("Boulder") && !details.contains("Denver"),
+        "{details}"
+    );
+
+    f.ok("modify_user_address", json!({
+        "user_id": USER, "address1": "5 Pine Road", "city": "Austin", "state": "TX", "country": "USA", "zip": "73301"
+    }));
+    let user = f.ok("get_user_details", json!({"user_id": USER}));
+    assert!(
+        user.contains("Austin") && !user.contains("Denver"),
+        "{user}"
+    );
+
+    f.ok(
+        "cancel_pending_order",
+        json!({"order_id": ORDER_PENDING, "reason": "no longer needed"}),
+    );
+    assert_eq!(f.order(ORDER_PENDING).status, OrderStatus::Cancelled);
+    assert!(
+        f.ok("get_order_details", json!({"order_id": ORDER_PENDING}))
+            .contains("cancelled")
+    );
+
+    // A fresh store over the same data reads the same, so nothing lived only in the cache.
+    let Fixture {
+        dir,
+        retail,
+        registry,
+    } = f;
+    drop((retail, registry));
+    let (retail, _registry) = open(dir.path());
+    let order = retail.order(ORDER_PENDING).expect("read").expect("exists");
+    assert_eq!(
+        (order.status, order.address.city.as_str()),
+        (OrderStatus::Cancelled, "Boulder")
+    );
+}
