@@ -35,12 +35,9 @@ async fn run(app: &App, command: &str, params: Value) -> flowmcp::exec::output::
         .perform_action(&caller(), command, Some(&params), None)
         .await
         .expect("action accepted");
-    outcome
-        .output
-        .command_responses
-        .into_iter()
-        .next()
-        .expect("one response")
+    // The stored JSON read back as the typed response: also checks that it is the same shape.
+    serde_json::from_value(outcome.output_json["command_responses"][0].clone())
+        .expect("one response, in CommandResponse's shape")
 }
 
 #[tokio::test]
@@ -159,10 +156,11 @@ async fn template_fills_parameters_and_defaults() {
         .await
         .expect("accepted");
     assert_eq!(
-        outcome.output.command_responses[0].response,
+        outcome.output_json["command_responses"][0]["response"],
         "Hello, Ada x1 {literal}"
     );
-    assert_eq!(outcome.output.command_parameters["times"], 1);
+    assert_eq!(outcome.text, "Hello, Ada x1 {literal}");
+    assert_eq!(outcome.output_json["command_parameters"]["times"], 1);
     let refused = run(&app, "refuse", json!({})).await;
     assert!(!refused.success);
 }

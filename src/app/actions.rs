@@ -55,8 +55,12 @@ fn suggestion_text(suggestion: &Option<String>) -> String {
 /// A finished action: the seed-compatible output plus extra content blocks.
 #[derive(Debug, Clone)]
 pub struct ActionOutcome {
-    pub output: CommandOutput,
-    /// `output` as JSON, as stored with the turn (MCP's `structuredContent`): encoded once.
+    /// The responses' texts, one per line (the text copy of a tool result).
+    pub text: String,
+    /// True when every response succeeded.
+    pub success: bool,
+    /// The `CommandOutput` as JSON, as stored with the turn (MCP's `structuredContent`):
+    /// built once, by moving the output.
     pub output_json: Value,
     pub content: Vec<ContentSpec>,
     /// The channel moved to another context: the per-command tools on offer changed.
@@ -124,11 +128,12 @@ impl App {
         };
         let mut output = ran.output;
         output.context = context;
+        let (text, success) = (output.text(), output.success());
         let turn = Turn {
             turn_id: slot.turn_id,
             mode: TurnMode::Action,
             user_query: raw_command,
-            command_output: serde_json::to_value(&output).unwrap_or(Value::Null),
+            command_output: output.into_json(),
             traces: trace.finish(),
             feedback: None,
             timestamp_ms: now_ms(),
@@ -141,7 +146,8 @@ impl App {
             });
         }
         Ok(ActionOutcome {
-            output,
+            text,
+            success,
             output_json: turn.command_output,
             content: ran.content,
             context_changed,

@@ -161,25 +161,25 @@ impl App {
         }
         reply.output.context = turn.state.context().to_string();
         let context_changed = turn.state.context() != before.context();
+        let (reply_text, success) = (reply.output.text(), reply.output.success());
+        let timed_out = reply.timed_out.then(|| reply.output.command_name.clone());
         let record = Turn {
             turn_id: slot.turn_id,
             mode: TurnMode::Assistant,
             user_query: text.clone(),
-            command_output: serde_json::to_value(&reply.output).unwrap_or(Value::Null),
+            command_output: reply.output.into_json(),
             traces: turn.trace.finish(),
             feedback: None,
             timestamp_ms: now_ms(),
         };
         let changed = (turn.state != before).then_some(turn.state);
         self.store_turn(&session, slot, &record, changed).await?;
-        if reply.timed_out {
-            return Err(AssistantError::TimedOut {
-                command: reply.output.command_name,
-                seconds,
-            });
+        if let Some(command) = timed_out {
+            return Err(AssistantError::TimedOut { command, seconds });
         }
         Ok(ActionOutcome {
-            output: reply.output,
+            text: reply_text,
+            success,
             output_json: record.command_output,
             content: reply.content,
             context_changed,

@@ -73,7 +73,10 @@ impl RecordCache {
     }
 
     fn generation(&self) -> u64 {
-        self.inner.read().unwrap_or_else(|p| p.into_inner()).generation
+        self.inner
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .generation
     }
 
     /// Keep `value`, read at `generation`, unless a commit has run since.

@@ -13,6 +13,15 @@ pub struct Action {
     pub parameters: Map<String, Value>,
 }
 
+impl Action {
+    fn into_json(self) -> Value {
+        let mut map = Map::new();
+        map.insert("command_name".into(), Value::String(self.command_name));
+        map.insert("parameters".into(), Value::Object(self.parameters));
+        Value::Object(map)
+    }
+}
+
 /// One answer of a command: text for people, `success`, and machine-readable extras.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CommandResponse {
@@ -58,6 +67,19 @@ impl CommandResponse {
         self
     }
 
+    /// This response as JSON, the same as `serde_json::to_value` gives, but built by moving
+    /// the fields: artifacts (whole records) are not copied value by value.
+    fn into_json(self) -> Value {
+        let next_actions = self.next_actions.into_iter().map(Action::into_json);
+        let mut map = Map::new();
+        map.insert("response".into(), Value::String(self.response));
+        map.insert("success".into(), Value::Bool(self.success));
+        map.insert("artifacts".into(), Value::Object(self.artifacts));
+        map.insert("next_actions".into(), Value::Array(next_actions.collect()));
+        map.insert("recommendations".into(), Value::Array(self.recommendations));
+        Value::Object(map)
+    }
+
     /// Suggest a follow-up command.
     pub fn with_next_action(
         mut self,
@@ -98,5 +120,61 @@ impl CommandOutput {
             .map(|r| r.response.as_str())
             .collect();
         texts.join("\n")
+    }
+
+    /// This output as JSON (what a turn stores and MCP's `structuredContent` carries), the
+    /// same as `serde_json::to_value` gives but without copying every value once more.
+    pub fn into_json(self) -> Value {
+        let responses = self
+            .command_responses
+            .into_iter()
+            .map(CommandResponse::into_json);
+        let mut map = Map::new();
+        map.insert(
+            "command_responses".into(),
+            Value::Array(responses.collect()),
+        );
+        map.insert("workflow_name".into(), Value::String(self.workflow_name));
+        map.insert("context".into(), Value::String(self.context));
+        map.insert("command_name".into(), Value::String(self.command_name));
+        map.insert(
+            "command_parameters".into(),
+            Value::Object(self.command_parameters),
+        );
+        Value::Object(map)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// `into_json` must give exactly what serde gives: stored turns and exports depend on it,
+    /// and a field added to the structs but not to `into_json` fails here.
+    #[test]
+    fn into_json_is_the_serde_encoding() {
+        let params = json!({"order_id": "#W2611340", "n": 2});
+        let Value::Object(params) = params else {
+            unreachable!("an object literal")
+        };
+        let output = CommandOutput {
+            command_responses: vec![
+                CommandResponse::ok("first")
+                    .with_artifact("order", json!({"items": [{"id": "1"}], "total": 4.5}))
+                    .with_next_action("get_order_details", params.clone()),
+                CommandResponse {
+                    recommendations: vec![json!("try again"), json!({"k": null})],
+                    ..CommandResponse::fail("second")
+                },
+            ],
+            workflow_name: "retail".into(),
+            context: "Order".into(),
+            command_name: "get_order_details".into(),
+            command_parameters: params,
+        };
+        let expected = serde_json::to_value(&output).expect("serializes");
+        assert_eq!(output.into_json(), expected);
     }
 }

@@ -160,10 +160,9 @@ fn first_line(text: &str) -> &str {
 /// A finished command as a tool result: text first, extra blocks after, the CommandOutput as
 /// `structuredContent`; `isError` when any response failed.
 pub fn outcome_result(outcome: ActionOutcome) -> CallToolResult {
-    let mut content = vec![ContentBlock::text(outcome.output.text())];
+    let mut content = vec![ContentBlock::text(outcome.text)];
     content.extend(outcome.content.into_iter().map(content_block));
-    let success = outcome.output.success();
-    let mut result = if success {
+    let mut result = if outcome.success {
         CallToolResult::success(content)
     } else {
         CallToolResult::error(content)
