@@ -851,8 +851,9 @@ struct RunStats {
 
 /// CPU microseconds per call over the measured window, from `/proc/PID/stat`.
 ///
-/// Unlike req/s this hardly depends on how busy the machine is, so it says which side of a
-/// ratio moved: the server's own cost or the ceiling's luck.
+/// Splits a ratio into what the server and what the load client spent per call. It moves
+/// with the machine's phase as req/s does (both are CPU-bound at 16 connections), so compare
+/// rows of the same round.
 #[derive(Clone, Copy)]
 struct CpuPerCall {
     server_us: f64,

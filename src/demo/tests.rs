@@ -1115,7 +1115,7 @@ fn tool_examples_are_valid_and_work_on_the_generated_data() {
 #[test]
 fn cached_records_follow_every_write() {
     let f = fixture();
-    // Fill the cache with the order, its user and a product.
+    // Fill the cache with the order and its user.
     assert!(
         f.ok("get_order_details", json!({"order_id": ORDER_PENDING}))
             .contains("Denver")
