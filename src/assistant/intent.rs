@@ -35,8 +35,14 @@ pub enum IntentDecision {
 const WORD_SHARE: f32 = 0.5;
 /// Weight of the best utterance against the whole command document.
 const UTTERANCE_SHARE: f32 = 0.1;
-/// Below this top score, nothing fits.
+/// Below this top score, nothing fits…
 const NO_MATCH_BELOW: f32 = 0.15;
+/// …unless the top is a clear winner: at least this many times the runner-up's score…
+const CLEAR_WINNER_RATIO: f32 = 2.0;
+/// …and not below this floor. A command with many phrasings has a long whole document, so
+/// its cosine with a short request is low even when nothing else comes close ("subtract 18.99
+/// from 30" against `calculate`); a fixed threshold alone would answer those "nothing fits".
+const CLEAR_WINNER_FLOOR: f32 = 0.08;
 /// Candidates scoring at least this fraction of the top are too close to call.
 const CLOSE_RATIO: f32 = 0.85;
 /// Most candidates offered when asking.
@@ -380,7 +386,10 @@ impl IntentIndex {
             return IntentDecision::NoMatch;
         };
         // NaN cannot happen (finite weights), but must not count as a match either.
-        if top.score.is_nan() || top.score < NO_MATCH_BELOW {
+        let runner_up = ranked.get(1).map_or(0.0, |r| r.score);
+        let clear_winner =
+            top.score >= CLEAR_WINNER_FLOOR && top.score >= CLEAR_WINNER_RATIO * runner_up;
+        if top.score.is_nan() || (top.score < NO_MATCH_BELOW && !clear_winner) {
             return IntentDecision::NoMatch;
         }
         let close: Vec<String> = ranked
@@ -451,17 +460,77 @@ mod tests {
         }
     }
 
+    /// Two commands that say the same about addresses, one about the home and one about the
+    /// office: a request naming neither fits both equally, whatever the demo's phrasings say.
+    fn two_addresses() -> IntentIndex {
+        let source = |name: &str, place: &str| Source {
+            name: name.to_string(),
+            builtin: false,
+            description: format!("Change the {place} address"),
+            utterances: vec![
+                format!("change my {place} address"),
+                format!("update the address of my {place}"),
+                format!("my {place} moved, new address"),
+            ],
+            params: vec!["address".to_string()],
+        };
+        IntentIndex::from_sources(&[
+            source("modify_home_address", "home"),
+            source("modify_office_address", "office"),
+        ])
+    }
+
     #[test]
     fn two_way_query_asks() {
-        let index = demo();
+        let index = two_addresses();
         match decide(&index, "change the address") {
             IntentDecision::Ambiguous(candidates) => {
-                assert!((2..=MAX_CANDIDATES).contains(&candidates.len()));
-                assert!(candidates.contains(&"modify_pending_order_address".to_string()));
-                assert!(candidates.contains(&"modify_user_address".to_string()));
+                assert_eq!(candidates.len(), 2, "{candidates:?}");
+                assert!(candidates.contains(&"modify_home_address".to_string()));
+                assert!(candidates.contains(&"modify_office_address".to_string()));
             }
             other => panic!("expected a question, got {other:?}"),
         }
+        assert_eq!(
+            decide(&index, "change the address of the office"),
+            IntentDecision::Confident("modify_office_address".into())
+        );
+    }
+
+    #[test]
+    fn a_weak_but_clear_winner_is_a_match() {
+        let index = two_addresses();
+        let ranking = |scores: [f32; 2]| -> Vec<Ranked> {
+            ["a", "b"]
+                .iter()
+                .zip(scores)
+                .map(|(command, score)| Ranked {
+                    command: command.to_string(),
+                    score,
+                })
+                .collect()
+        };
+        let weak = NO_MATCH_BELOW * 0.7;
+        assert!(weak >= CLEAR_WINNER_FLOOR);
+        let clear = weak / CLEAR_WINNER_RATIO * 0.9;
+        let close = weak / CLEAR_WINNER_RATIO * 1.1;
+        assert_eq!(
+            index.decide(&ranking([weak, clear])),
+            IntentDecision::Confident("a".into())
+        );
+        assert_eq!(
+            index.decide(&ranking([weak, close])),
+            IntentDecision::NoMatch
+        );
+        let too_weak = CLEAR_WINNER_FLOOR * 0.9;
+        assert_eq!(
+            index.decide(&ranking([too_weak, 0.0])),
+            IntentDecision::NoMatch
+        );
+        assert_eq!(
+            index.decide(&ranking([NO_MATCH_BELOW, NO_MATCH_BELOW * 0.9])),
+            IntentDecision::Ambiguous(vec!["a".into(), "b".into()])
+        );
     }
 
     #[test]
