@@ -56,6 +56,15 @@ const NAMED_BONUS: f32 = 1.0;
 /// Weight of a typo-corrected word relative to an exact one.
 const CORRECTED_WEIGHT: f32 = 0.8;
 
+/// Count a typo-corrected word, and the word it is a generic synonym of (as the
+/// tokeniser does for words spelled right).
+fn add_corrected(tf: &mut HashMap<(TermKind, String), f32>, fixed: String) {
+    if let Some(canon) = text::synonym_of(&fixed) {
+        *tf.entry((TermKind::Word, canon)).or_default() += CORRECTED_WEIGHT * text::SYNONYM_WEIGHT;
+    }
+    *tf.entry((TermKind::Word, fixed)).or_default() += CORRECTED_WEIGHT;
+}
+
 /// One indexed document.
 #[derive(Debug)]
 struct Doc {
@@ -77,8 +86,13 @@ pub struct IntentIndex {
     idf: Vec<f32>,
     /// Term id → (doc, normalised weight).
     postings: Vec<Vec<(u32, f32)>>,
-    /// Word vocabulary as chars, for typo correction of unknown words.
-    words: Vec<(Vec<char>, String)>,
+    /// Word vocabulary as chars, for typo correction, and whether the word is *common* (seen
+    /// more than once in the whole workflow's text).
+    words: Vec<(Vec<char>, String, bool)>,
+    /// Per word id: seen only once in the workflow's text. Such a word may be a phrasing's
+    /// deliberate misspelling ("chnage"): it must not stop the correction of the same typo in
+    /// a request, or the request loses the real word ("change") and its synonyms.
+    rare: Vec<bool>,
     /// Idf given to terms never seen at build (they still count in the query's norm).
     unseen_idf: f32,
 }
@@ -176,6 +190,7 @@ impl IntentIndex {
         let mut vocab: HashMap<(TermKind, String), u32> = HashMap::new();
         let mut kinds = Vec::new();
         let mut df: Vec<u32> = Vec::new();
+        let mut occurrences: Vec<u32> = Vec::new();
         for (doc, terms) in docs.iter().zip(&doc_terms) {
             if !doc.whole {
                 continue;
@@ -186,8 +201,10 @@ impl IntentIndex {
                 let id = *vocab.entry(key).or_insert_with(|| {
                     kinds.push(t.kind);
                     df.push(0);
+                    occurrences.push(0);
                     (df.len() - 1) as u32
                 });
+                occurrences[id as usize] += 1;
                 if seen.insert(id) {
                     df[id as usize] += 1;
                 }
@@ -219,10 +236,11 @@ impl IntentIndex {
                 }
             }
         }
+        let rare: Vec<bool> = occurrences.iter().map(|&n| n <= 1).collect();
         let words = vocab
             .iter()
             .filter(|((k, w), _)| *k == TermKind::Word && !w.starts_with('~'))
-            .map(|((_, w), _)| (w.chars().collect(), w.clone()))
+            .map(|((_, w), &id)| (w.chars().collect(), w.clone(), !rare[id as usize]))
             .collect();
         let by_name = names
             .iter()
@@ -238,6 +256,7 @@ impl IntentIndex {
             idf,
             postings,
             words,
+            rare,
             unseen_idf,
         }
     }
@@ -249,14 +268,22 @@ impl IntentIndex {
         let mut tf: HashMap<(TermKind, String), f32> = HashMap::new();
         for t in terms {
             let key = (t.kind, t.text);
-            if t.kind == TermKind::Word
-                && t.weight >= 1.0
-                && !key.1.starts_with('~')
-                && !self.vocab.contains_key(&key)
-                && let Some(fixed) = self.correct(&key.1)
-            {
-                *tf.entry((TermKind::Word, fixed)).or_default() += CORRECTED_WEIGHT;
-                continue;
+            if t.kind == TermKind::Word && t.weight >= 1.0 && !key.1.starts_with('~') {
+                match self.vocab.get(&key) {
+                    None => {
+                        if let Some(fixed) = self.correct(&key.1, false) {
+                            add_corrected(&mut tf, fixed);
+                            continue;
+                        }
+                    }
+                    // Known, but maybe only as someone's typo: also read it as the common word.
+                    Some(&id) if self.rare[id as usize] => {
+                        if let Some(fixed) = self.correct(&key.1, true) {
+                            add_corrected(&mut tf, fixed);
+                        }
+                    }
+                    Some(_) => {}
+                }
             }
             *tf.entry(key).or_default() += t.weight;
         }
@@ -273,8 +300,9 @@ impl IntentIndex {
             .collect()
     }
 
-    /// The indexed word closest to an unknown `word`, within a length-dependent distance.
-    fn correct(&self, word: &str) -> Option<String> {
+    /// The indexed word closest to `word` (other than itself; only common words when
+    /// `common_only`), within a length-dependent distance.
+    fn correct(&self, word: &str, common_only: bool) -> Option<String> {
         let chars: Vec<char> = word.chars().collect();
         let max = match chars.len() {
             0..=3 => return None,
@@ -282,8 +310,12 @@ impl IntentIndex {
             _ => 2,
         };
         let mut best: Option<(usize, &String)> = None;
-        for (w, s) in &self.words {
-            if w.len().abs_diff(chars.len()) > max || w.first() != chars.first() && max < 2 {
+        for (w, s, common) in &self.words {
+            if w.len().abs_diff(chars.len()) > max
+                || w.first() != chars.first() && max < 2
+                || common_only && !common
+                || s == word
+            {
                 continue;
             }
             let d = text::edit_distance(&chars, w, max);
@@ -478,6 +510,52 @@ mod tests {
             source("modify_home_address", "home"),
             source("modify_office_address", "office"),
         ])
+    }
+
+    #[test]
+    fn a_typo_seen_once_in_the_phrasings_is_still_corrected() {
+        let source = |name: &str, utterances: &[&str]| Source {
+            name: name.to_string(),
+            builtin: false,
+            description: String::new(),
+            utterances: utterances.iter().map(|u| u.to_string()).collect(),
+            params: Vec::new(),
+        };
+        // "chnage" is in the vocabulary once, as somebody's typo; "change" is common.
+        let index = IntentIndex::from_sources(&[
+            source("modify_color", &["change the color", "change its color"]),
+            source("modify_size", &["chnage the size", "a bigger size"]),
+        ]);
+        let id = |word: &str| {
+            index
+                .vocab
+                .get(&(TermKind::Word, text::stem(word)))
+                .copied()
+        };
+        let terms = |query: &str| -> Vec<u32> {
+            index
+                .query(query)
+                .into_iter()
+                .filter_map(|(id, _, _)| id)
+                .collect()
+        };
+        let (typo, change) = (
+            id("chnage").expect("indexed"),
+            id("change").expect("indexed"),
+        );
+        let modify = id("modify").expect("change's synonym is indexed");
+        assert!(index.rare[typo as usize] && !index.rare[change as usize]);
+        let read = terms("chnage");
+        assert!(read.contains(&typo), "the word itself still counts");
+        assert!(
+            read.contains(&change),
+            "read as the common word too: {read:?}"
+        );
+        assert!(read.contains(&modify), "with that word's synonym: {read:?}");
+        // An unknown typo gets the synonym of its correction as well.
+        assert!(terms("chanqe").contains(&modify));
+        // A common word is taken as written.
+        assert!(!terms("change").contains(&typo));
     }
 
     #[test]

@@ -244,7 +244,15 @@ const SYNONYMS: &[(&str, &str)] = &[
     ("tell", "get"),
     ("check", "get"),
 ];
-const SYNONYM_WEIGHT: f32 = 0.9;
+pub(crate) const SYNONYM_WEIGHT: f32 = 0.9;
+
+/// The canonical word (stemmed) a stemmed word is a generic synonym of, if any.
+pub(crate) fn synonym_of(stemmed: &str) -> Option<String> {
+    SYNONYMS
+        .iter()
+        .find(|(w, _)| stem(w) == stemmed)
+        .map(|(_, canon)| stem(canon))
+}
 
 /// Light suffix stripping: enough to join "orders"/"ordered"/"ordering" and
 /// "change"/"changed"/"changing", without a full stemmer's surprises.
