@@ -20,6 +20,8 @@ pub use extract::Extraction;
 pub use intent::{IntentDecision, IntentIndex, Ranked};
 pub use state::{AssistantState, Dialog};
 
+use std::borrow::Cow;
+
 use crate::workflow::Catalog;
 
 /// How many of the best candidates are weighed by the values the text gives them…
@@ -33,6 +35,10 @@ const EVIDENCE_BONUS: f32 = 0.3;
 #[derive(Debug)]
 pub struct Assistant {
     index: IntentIndex,
+    /// Names of every command's parameters, lowercased and sorted…
+    param_keys: Vec<String>,
+    /// …and of those that are free text (strings without pattern or enum).
+    free_text_keys: Vec<String>,
 }
 
 /// What one utterance means, before any dialog state is applied.
@@ -47,8 +53,31 @@ pub struct Understanding {
 
 impl Assistant {
     pub fn new(catalog: &Catalog) -> Self {
+        let mut free_text_keys: Vec<String> = catalog
+            .commands
+            .values()
+            .flat_map(|c| &c.params)
+            .filter(|p| {
+                p.spec.ty == crate::workflow::ParamType::String
+                    && p.spec.pattern.is_none()
+                    && p.spec.enum_values.is_none()
+            })
+            .map(|p| p.name.to_ascii_lowercase())
+            .collect();
+        free_text_keys.sort();
+        free_text_keys.dedup();
+        let mut param_keys: Vec<String> = catalog
+            .commands
+            .values()
+            .flat_map(|c| &c.params)
+            .map(|p| p.name.to_ascii_lowercase())
+            .collect();
+        param_keys.sort();
+        param_keys.dedup();
         Self {
             index: IntentIndex::build(catalog),
+            param_keys,
+            free_text_keys,
         }
     }
 
@@ -97,6 +126,55 @@ impl Assistant {
         made
     }
 
+    /// The words of `text` that say what to do: the value of a labelled free-text parameter
+    /// (`summary: wants to change the email on the account`) is the user's content, not a
+    /// request, and must not vote for a command. The label itself stays (it names a
+    /// parameter); the value runs to the next parameter label or the end.
+    fn intent_words<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        let labels = self.labels(text);
+        if labels.iter().all(|(_, _, free)| !free) {
+            return Cow::Borrowed(text);
+        }
+        let mut kept = String::with_capacity(text.len());
+        let mut from = 0;
+        for (i, &(_, end, free)) in labels.iter().enumerate() {
+            if free {
+                kept.push_str(&text[from..end]);
+                from = labels.get(i + 1).map_or(text.len(), |next| next.0);
+                kept.push(' ');
+            }
+        }
+        kept.push_str(&text[from..]);
+        Cow::Owned(kept)
+    }
+
+    /// Parameter labels in `text` (`name:` or `name=`, any command's parameter, as a whole
+    /// word): (start of the name, end of the separator, whether it labels free text).
+    fn labels(&self, text: &str) -> Vec<(usize, usize, bool)> {
+        let bytes = text.as_bytes();
+        let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        let mut found = Vec::new();
+        for (at, &sep) in bytes.iter().enumerate() {
+            if sep != b':' && sep != b'=' {
+                continue;
+            }
+            let start = bytes[..at]
+                .iter()
+                .rposition(|&b| !is_word(b))
+                .map_or(0, |p| p + 1);
+            if start == at || found.last().is_some_and(|&(s, _, _)| s == start) {
+                continue;
+            }
+            // ASCII word bytes only, so `start` and `at` are char boundaries.
+            let key = text[start..at].to_ascii_lowercase();
+            if self.param_keys.binary_search(&key).is_ok() {
+                let free = self.free_text_keys.binary_search(&key).is_ok();
+                found.push((start, at + 1, free));
+            }
+        }
+        found
+    }
+
     /// Route `text` among the commands for which `available(name)` holds (the channel's
     /// context and its ancestors, plus the built-ins).
     pub fn understand(
@@ -127,7 +205,7 @@ impl Assistant {
             };
         }
         let commands_only = |name: &str| builtins::builtin(name).is_none() && available(name);
-        let mut ranked = self.index.rank(text, &commands_only);
+        let mut ranked = self.index.rank(&self.intent_words(text), &commands_only);
         let mut made = self.weigh_evidence(catalog, text, &mut ranked);
         let intent = self.index.decide(&ranked);
         let extraction = match &intent {
@@ -144,6 +222,59 @@ impl Assistant {
             explicit: false,
             intent,
             extraction,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::WorkflowSource;
+
+    fn demo() -> (Catalog, Assistant) {
+        let catalog = crate::app::check(&WorkflowSource::embedded()).expect("demo loads");
+        let assistant = Assistant::new(&catalog);
+        (catalog, assistant)
+    }
+
+    #[test]
+    fn a_labelled_free_text_value_does_not_vote() {
+        let (catalog, assistant) = demo();
+        let text = "get me a person, Summary: customer wants the address on the profile and \
+                    the card on order #W2611340 updated";
+        assert_eq!(
+            assistant.intent_words(text),
+            "get me a person, Summary: ",
+            "cut after the label of a free-text parameter"
+        );
+        let understood = assistant.understand(&catalog, text, &|_| true);
+        assert_eq!(
+            understood.intent,
+            IntentDecision::Confident("transfer_to_human_agents".into())
+        );
+        let summary = understood.extraction.values.get("summary");
+        assert!(
+            summary.is_some_and(|s| s.as_str().is_some_and(|s| s.contains("#W2611340"))),
+            "the value is still extracted whole: {summary:?}"
+        );
+        // Only whole parameter names of free-text parameters are labels.
+        // The value ends at the next label: later labels still say which command it is.
+        assert_eq!(
+            assistant.intent_words("first_name: Ana Lopez, zip=02139 please"),
+            "first_name: zip=02139 please"
+        );
+        assert_eq!(
+            assistant.intent_words("move my profile to city: Austin, state: TX"),
+            "move my profile to city: state: "
+        );
+        for text in [
+            "cancel my order, mysummary: whatever",
+            "order_id: #W2611340 and cancel it",
+            "résumé: no colon key here ü",
+            "",
+            ":=:",
+        ] {
+            assert_eq!(assistant.intent_words(text), text);
         }
     }
 }
