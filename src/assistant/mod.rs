@@ -119,7 +119,10 @@ impl Assistant {
                         || p.spec.items.as_ref().is_some_and(|i| i.pattern.is_some())
                 })
                 .count();
-            candidate.score *= 1.0 + EVIDENCE_BONUS * found.min(3) as f32;
+            // Uncapped: the command that takes more of the values given explains more of
+            // the text ("#W…, item X -> Y, card …" is an items change, not a return, which
+            // has no place for Y).
+            candidate.score *= 1.0 + EVIDENCE_BONUS * found as f32;
             made.push((candidate.command.clone(), extraction));
         }
         ranked.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -235,6 +238,28 @@ mod tests {
         let catalog = crate::app::check(&WorkflowSource::embedded()).expect("demo loads");
         let assistant = Assistant::new(&catalog);
         (catalog, assistant)
+    }
+
+    #[test]
+    fn the_command_that_takes_every_value_given_wins() {
+        let (catalog, assistant) = demo();
+        // Four constrained values; a return has no place for the new item id.
+        let text = "#W7654321: 1111111111 -> 2222222222, gift_card_7654321";
+        let mut ranked = vec![
+            Ranked {
+                command: "return_delivered_order_items".into(),
+                score: 1.0,
+            },
+            Ranked {
+                command: "modify_pending_order_items".into(),
+                score: 0.9,
+            },
+        ];
+        assistant.weigh_evidence(&catalog, text, &mut ranked);
+        assert_eq!(
+            ranked[0].command, "modify_pending_order_items",
+            "{ranked:?}"
+        );
     }
 
     #[test]
