@@ -31,6 +31,36 @@ const EVIDENCE_WITHIN: f32 = 0.5;
 /// …and what each parameter value found is worth (relative).
 const EVIDENCE_BONUS: f32 = 0.3;
 
+/// What a question word is worth to the commands that only read (relative).
+const QUESTION_BONUS: f32 = 0.3;
+
+/// Whether the text asks *what*, *where*, *which*… — information, not a change. "How" is
+/// left out: "how do I change my address" asks for the change.
+fn asks_for_information(text: &str) -> bool {
+    text.split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .take(64)
+        .any(|word| {
+            [
+                "what", "what's", "whats", "where", "where's", "which", "when", "who", "whose",
+            ]
+            .iter()
+            .any(|w| word.eq_ignore_ascii_case(w))
+        })
+}
+
+/// Commands annotated read-only gain [`QUESTION_BONUS`]; the ranking is re-sorted.
+fn favour_read_only(catalog: &Catalog, ranked: &mut [Ranked]) {
+    for candidate in ranked.iter_mut() {
+        if catalog
+            .command(&candidate.command)
+            .is_some_and(|c| c.annotations.read_only == Some(true))
+        {
+            candidate.score *= 1.0 + QUESTION_BONUS;
+        }
+    }
+    ranked.sort_by(|a, b| b.score.total_cmp(&a.score));
+}
+
 /// The routing model of one workflow, built once at load.
 #[derive(Debug)]
 pub struct Assistant {
@@ -209,6 +239,9 @@ impl Assistant {
         }
         let commands_only = |name: &str| builtins::builtin(name).is_none() && available(name);
         let mut ranked = self.index.rank(&self.intent_words(text), &commands_only);
+        if asks_for_information(text) {
+            favour_read_only(catalog, &mut ranked);
+        }
         let mut made = self.weigh_evidence(catalog, text, &mut ranked);
         let intent = self.index.decide(&ranked);
         let extraction = match &intent {
@@ -259,6 +292,34 @@ mod tests {
         assert_eq!(
             ranked[0].command, "modify_pending_order_items",
             "{ranked:?}"
+        );
+    }
+
+    #[test]
+    fn a_question_favours_the_commands_that_only_read() {
+        let (catalog, _) = demo();
+        for text in ["what's on my profile?", "Where is it", "WHICH ONE"] {
+            assert!(asks_for_information(text), "{text:?}");
+        }
+        for text in ["how do I change my address", "somewhat odd", "whatever", ""] {
+            assert!(!asks_for_information(text), "{text:?}");
+        }
+        let mut ranked = vec![
+            Ranked {
+                command: "modify_user_address".into(),
+                score: 1.0,
+            },
+            Ranked {
+                command: "get_user_details".into(),
+                score: 0.9,
+            },
+        ];
+        favour_read_only(&catalog, &mut ranked);
+        assert_eq!(ranked[0].command, "get_user_details");
+        assert!((ranked[0].score - 0.9 * (1.0 + QUESTION_BONUS)).abs() < 1e-6);
+        assert_eq!(
+            ranked[1].score, 1.0,
+            "a command that writes is left as it was"
         );
     }
 
