@@ -48,8 +48,14 @@ fn asks_for_information(text: &str) -> bool {
         })
 }
 
-/// Commands annotated read-only gain [`QUESTION_BONUS`]; the ranking is re-sorted.
+/// Commands annotated read-only gain [`QUESTION_BONUS`] over the others; the ranking is
+/// re-sorted. Only the order changes: scores are scaled back so the best keeps the best
+/// score it had, or an off-topic question ("what's the weather like?") would be lifted over
+/// the "nothing fits" threshold just for being a question.
 fn favour_read_only(catalog: &Catalog, ranked: &mut [Ranked]) {
+    let Some(best_before) = ranked.first().map(|r| r.score) else {
+        return;
+    };
     for candidate in ranked.iter_mut() {
         if catalog
             .command(&candidate.command)
@@ -59,6 +65,13 @@ fn favour_read_only(catalog: &Catalog, ranked: &mut [Ranked]) {
         }
     }
     ranked.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let best_after = ranked[0].score;
+    if best_after > 0.0 {
+        let scale = best_before / best_after;
+        for candidate in ranked.iter_mut() {
+            candidate.score *= scale;
+        }
+    }
 }
 
 /// The routing model of one workflow, built once at load.
@@ -316,10 +329,20 @@ mod tests {
         ];
         favour_read_only(&catalog, &mut ranked);
         assert_eq!(ranked[0].command, "get_user_details");
-        assert!((ranked[0].score - 0.9 * (1.0 + QUESTION_BONUS)).abs() < 1e-6);
+        assert!(
+            (ranked[0].score - 1.0).abs() < 1e-6,
+            "the best keeps its score"
+        );
+        let ratio = ranked[1].score / ranked[0].score;
+        assert!((ratio - 1.0 / (0.9 * (1.0 + QUESTION_BONUS))).abs() < 1e-6);
+        let mut weak = vec![Ranked {
+            command: "get_user_details".into(),
+            score: 0.1,
+        }];
+        favour_read_only(&catalog, &mut weak);
         assert_eq!(
-            ranked[1].score, 1.0,
-            "a command that writes is left as it was"
+            weak[0].score, 0.1,
+            "a question lifts no score over a threshold"
         );
     }
 
