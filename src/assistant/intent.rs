@@ -60,9 +60,51 @@ const CORRECTED_WEIGHT: f32 = 0.8;
 /// tokeniser does for words spelled right).
 fn add_corrected(tf: &mut HashMap<(TermKind, String), f32>, fixed: String) {
     if let Some(canon) = text::synonym_of(&fixed) {
-        *tf.entry((TermKind::Word, canon)).or_default() += CORRECTED_WEIGHT * text::SYNONYM_WEIGHT;
+        *tf.entry((TermKind::Word, canon.to_string())).or_default() +=
+            CORRECTED_WEIGHT * text::SYNONYM_WEIGHT;
     }
     *tf.entry((TermKind::Word, fixed)).or_default() += CORRECTED_WEIGHT;
+}
+
+/// For each word seen once (`occurrences` 1, at least 4 letters), the common word one edit
+/// away with the same first letter (ties: the alphabetically first), by term id.
+fn typos(
+    vocab: &HashMap<(TermKind, String), u32>,
+    occurrences: &[u32],
+    words: &[(Vec<char>, String)],
+) -> Vec<Option<String>> {
+    let mut typo_of = vec![None; occurrences.len()];
+    let common = |w: &String| {
+        vocab
+            .get(&(TermKind::Word, w.clone()))
+            .is_some_and(|&id| occurrences[id as usize] > 1)
+    };
+    // Candidates by first letter, so the build stays near-linear in the vocabulary.
+    let mut by_first: HashMap<char, Vec<&(Vec<char>, String)>> = HashMap::new();
+    for word in words.iter().filter(|(_, w)| common(w)) {
+        if let Some(&first) = word.0.first() {
+            by_first.entry(first).or_default().push(word);
+        }
+    }
+    for (chars, word) in words {
+        let Some(&id) = vocab.get(&(TermKind::Word, word.clone())) else {
+            continue;
+        };
+        if occurrences[id as usize] != 1 || chars.len() < 4 {
+            continue;
+        }
+        let Some(candidates) = chars.first().and_then(|c| by_first.get(c)) else {
+            continue;
+        };
+        typo_of[id as usize] = candidates
+            .iter()
+            .filter(|(w, _)| w.len().abs_diff(chars.len()) <= 1)
+            .filter(|(w, _)| text::edit_distance(chars, w, 1) == 1)
+            .map(|(_, s)| s)
+            .min()
+            .cloned();
+    }
+    typo_of
 }
 
 /// One indexed document.
@@ -86,13 +128,14 @@ pub struct IntentIndex {
     idf: Vec<f32>,
     /// Term id → (doc, normalised weight).
     postings: Vec<Vec<(u32, f32)>>,
-    /// Word vocabulary as chars, for typo correction, and whether the word is *common* (seen
-    /// more than once in the whole workflow's text).
-    words: Vec<(Vec<char>, String, bool)>,
-    /// Per word id: seen only once in the workflow's text. Such a word may be a phrasing's
-    /// deliberate misspelling ("chnage"): it must not stop the correction of the same typo in
-    /// a request, or the request loses the real word ("change") and its synonyms.
-    rare: Vec<bool>,
+    /// Word vocabulary as chars, for typo correction of unknown words.
+    words: Vec<(Vec<char>, String)>,
+    /// Per term id: for a word seen only once in the text the index was built from (a
+    /// command's name counts twice, so never one of its words), the common word one edit
+    /// away, if any. Such a word may be a phrasing's deliberate misspelling ("chnage"): it
+    /// must not stop the correction of the same typo in a request, or the request loses the
+    /// real word ("change") and its synonyms. Found at build, so a request pays nothing.
+    typo_of: Vec<Option<String>>,
     /// Idf given to terms never seen at build (they still count in the query's norm).
     unseen_idf: f32,
 }
@@ -236,12 +279,12 @@ impl IntentIndex {
                 }
             }
         }
-        let rare: Vec<bool> = occurrences.iter().map(|&n| n <= 1).collect();
-        let words = vocab
+        let words: Vec<(Vec<char>, String)> = vocab
             .iter()
             .filter(|((k, w), _)| *k == TermKind::Word && !w.starts_with('~'))
-            .map(|((_, w), &id)| (w.chars().collect(), w.clone(), !rare[id as usize]))
+            .map(|((_, w), _)| (w.chars().collect(), w.clone()))
             .collect();
+        let typo_of = typos(&vocab, &occurrences, &words);
         let by_name = names
             .iter()
             .enumerate()
@@ -256,7 +299,7 @@ impl IntentIndex {
             idf,
             postings,
             words,
-            rare,
+            typo_of,
             unseen_idf,
         }
     }
@@ -271,18 +314,17 @@ impl IntentIndex {
             if t.kind == TermKind::Word && t.weight >= 1.0 && !key.1.starts_with('~') {
                 match self.vocab.get(&key) {
                     None => {
-                        if let Some(fixed) = self.correct(&key.1, false) {
+                        if let Some(fixed) = self.correct(&key.1) {
                             add_corrected(&mut tf, fixed);
                             continue;
                         }
                     }
                     // Known, but maybe only as someone's typo: also read it as the common word.
-                    Some(&id) if self.rare[id as usize] => {
-                        if let Some(fixed) = self.correct(&key.1, true) {
-                            add_corrected(&mut tf, fixed);
+                    Some(&id) => {
+                        if let Some(fixed) = &self.typo_of[id as usize] {
+                            add_corrected(&mut tf, fixed.clone());
                         }
                     }
-                    Some(_) => {}
                 }
             }
             *tf.entry(key).or_default() += t.weight;
@@ -300,9 +342,8 @@ impl IntentIndex {
             .collect()
     }
 
-    /// The indexed word closest to `word` (other than itself; only common words when
-    /// `common_only`), within a length-dependent distance.
-    fn correct(&self, word: &str, common_only: bool) -> Option<String> {
+    /// The indexed word closest to an unknown `word`, within a length-dependent distance.
+    fn correct(&self, word: &str) -> Option<String> {
         let chars: Vec<char> = word.chars().collect();
         let max = match chars.len() {
             0..=3 => return None,
@@ -310,12 +351,8 @@ impl IntentIndex {
             _ => 2,
         };
         let mut best: Option<(usize, &String)> = None;
-        for (w, s, common) in &self.words {
-            if w.len().abs_diff(chars.len()) > max
-                || w.first() != chars.first() && max < 2
-                || common_only && !common
-                || s == word
-            {
+        for (w, s) in &self.words {
+            if w.len().abs_diff(chars.len()) > max || w.first() != chars.first() && max < 2 {
                 continue;
             }
             let d = text::edit_distance(&chars, w, max);
@@ -544,7 +581,11 @@ mod tests {
             id("change").expect("indexed"),
         );
         let modify = id("modify").expect("change's synonym is indexed");
-        assert!(index.rare[typo as usize] && !index.rare[change as usize]);
+        assert_eq!(index.typo_of[typo as usize].as_deref(), Some("chang"));
+        assert_eq!(
+            index.typo_of[change as usize], None,
+            "a common word is no typo"
+        );
         let read = terms("chnage");
         assert!(read.contains(&typo), "the word itself still counts");
         assert!(

@@ -34,18 +34,17 @@ const EVIDENCE_BONUS: f32 = 0.3;
 /// What a question word is worth to the commands that only read (relative).
 const QUESTION_BONUS: f32 = 0.3;
 
-/// Whether the text asks *what*, *where*, *which*… — information, not a change. "How" is
-/// left out: "how do I change my address" asks for the change.
+/// Whether the text asks *what*, *where*, *which*… — information, not a change: such a word
+/// opens the text or a clause ("…, what's my address?"), not a relative clause ("cancel the
+/// order which …"). "How" is left out: "how do I change my address" asks for the change.
 fn asks_for_information(text: &str) -> bool {
-    text.split(|c: char| !c.is_alphanumeric() && c != '\'')
+    const QUESTION_WORDS: [&str; 9] = [
+        "what", "what's", "whats", "where", "where's", "which", "when", "who", "whose",
+    ];
+    text.split(['.', ',', ';', ':', '!', '?', '\n'])
         .take(64)
-        .any(|word| {
-            [
-                "what", "what's", "whats", "where", "where's", "which", "when", "who", "whose",
-            ]
-            .iter()
-            .any(|w| word.eq_ignore_ascii_case(w))
-        })
+        .filter_map(|clause| clause.split_whitespace().next())
+        .any(|first| QUESTION_WORDS.iter().any(|w| first.eq_ignore_ascii_case(w)))
 }
 
 /// Commands annotated read-only gain [`QUESTION_BONUS`] over the others; the ranking is
@@ -82,6 +81,8 @@ pub struct Assistant {
     param_keys: Vec<String>,
     /// …and of those that are free text (strings without pattern or enum).
     free_text_keys: Vec<String>,
+    /// Length in bytes of the longest parameter name.
+    longest_key: usize,
 }
 
 /// What one utterance means, before any dialog state is applied.
@@ -117,10 +118,12 @@ impl Assistant {
             .collect();
         param_keys.sort();
         param_keys.dedup();
+        let longest_key = param_keys.iter().map(String::len).max().unwrap_or(0);
         Self {
             index: IntentIndex::build(catalog),
             param_keys,
             free_text_keys,
+            longest_key,
         }
     }
 
@@ -195,10 +198,12 @@ impl Assistant {
     }
 
     /// Parameter labels in `text` (`name:` or `name=`, any command's parameter, as a whole
-    /// word): (start of the name, end of the separator, whether it labels free text).
+    /// word): (start of the name, end of the separator, whether it labels free text). Only
+    /// the part of the text that intent ranking reads is searched.
     fn labels(&self, text: &str) -> Vec<(usize, usize, bool)> {
-        let bytes = text.as_bytes();
-        let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        let bytes = &text.as_bytes()[..text.len().min(text::MAX_BYTES)];
+        // Non-ASCII bytes count as word bytes: "cafésummary:" is not the label "summary".
+        let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
         let mut found = Vec::new();
         for (at, &sep) in bytes.iter().enumerate() {
             if sep != b':' && sep != b'=' {
@@ -208,11 +213,14 @@ impl Assistant {
                 .iter()
                 .rposition(|&b| !is_word(b))
                 .map_or(0, |p| p + 1);
-            if start == at || found.last().is_some_and(|&(s, _, _)| s == start) {
+            let key = &text[start..at];
+            if key.is_empty()
+                || key.len() > self.longest_key
+                || found.last().is_some_and(|&(s, _, _)| s == start)
+            {
                 continue;
             }
-            // ASCII word bytes only, so `start` and `at` are char boundaries.
-            let key = text[start..at].to_ascii_lowercase();
+            let key = key.to_ascii_lowercase();
             if self.param_keys.binary_search(&key).is_ok() {
                 let free = self.free_text_keys.binary_search(&key).is_ok();
                 found.push((start, at + 1, free));
@@ -251,11 +259,18 @@ impl Assistant {
             };
         }
         let commands_only = |name: &str| builtins::builtin(name).is_none() && available(name);
-        let mut ranked = self.index.rank(&self.intent_words(text), &commands_only);
-        if asks_for_information(text) {
+        let words = self.intent_words(text);
+        let mut ranked = self.index.rank(&words, &commands_only);
+        // A question reorders commands that fit; it never makes one fit.
+        if asks_for_information(&words) && self.index.decide(&ranked) != IntentDecision::NoMatch {
             favour_read_only(catalog, &mut ranked);
         }
-        let mut made = self.weigh_evidence(catalog, text, &mut ranked);
+        // Values inside a labelled free-text value are not evidence either; extractions made
+        // from the cut text are not the command's parameters, so they are not reused then.
+        let mut made = self.weigh_evidence(catalog, &words, &mut ranked);
+        if matches!(words, Cow::Owned(_)) {
+            made.clear();
+        }
         let intent = self.index.decide(&ranked);
         let extraction = match &intent {
             IntentDecision::Confident(name) => match made.iter().position(|(n, _)| n == name) {
@@ -366,7 +381,6 @@ mod tests {
             summary.is_some_and(|s| s.as_str().is_some_and(|s| s.contains("#W2611340"))),
             "the value is still extracted whole: {summary:?}"
         );
-        // Only whole parameter names of free-text parameters are labels.
         // The value ends at the next label: later labels still say which command it is.
         assert_eq!(
             assistant.intent_words("first_name: Ana Lopez, zip=02139 please"),
@@ -376,7 +390,9 @@ mod tests {
             assistant.intent_words("move my profile to city: Austin, state: TX"),
             "move my profile to city: state: "
         );
+        // Only whole parameter names of free-text parameters are labels.
         for text in [
+            "cafésummary: not a label",
             "cancel my order, mysummary: whatever",
             "order_id: #W2611340 and cancel it",
             "résumé: no colon key here ü",

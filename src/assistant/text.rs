@@ -2,9 +2,12 @@
 //! synonyms), value shapes (an order id or an email says something about the intent, but
 //! its digits must not), and character 3-grams of words for typo tolerance.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 /// Texts longer than this are cut (on a char boundary): intent lives in the first words,
 /// and a 100 KB paste must not cost more than a sentence.
-const MAX_BYTES: usize = 2048;
+pub(crate) const MAX_BYTES: usize = 2048;
 
 /// One weighted term of a text, before it is looked up in a vocabulary.
 #[derive(Debug, Clone, PartialEq)]
@@ -246,12 +249,19 @@ const SYNONYMS: &[(&str, &str)] = &[
 ];
 pub(crate) const SYNONYM_WEIGHT: f32 = 0.9;
 
+/// [`SYNONYMS`] by stem: stemmed word → stemmed canonical word (the first entry wins, as a
+/// scan of the list would), built once instead of stemming the list for every word.
+static SYNONYM_STEMS: LazyLock<HashMap<String, String>> = LazyLock::new(|| {
+    let mut map = HashMap::new();
+    for (word, canon) in SYNONYMS {
+        map.entry(stem(word)).or_insert_with(|| stem(canon));
+    }
+    map
+});
+
 /// The canonical word (stemmed) a stemmed word is a generic synonym of, if any.
-pub(crate) fn synonym_of(stemmed: &str) -> Option<String> {
-    SYNONYMS
-        .iter()
-        .find(|(w, _)| stem(w) == stemmed)
-        .map(|(_, canon)| stem(canon))
+pub(crate) fn synonym_of(stemmed: &str) -> Option<&'static str> {
+    SYNONYM_STEMS.get(stemmed).map(String::as_str)
 }
 
 /// Light suffix stripping: enough to join "orders"/"ordered"/"ordering" and
@@ -440,13 +450,10 @@ fn words(token: &str, out: &mut Vec<Term>) {
         if !stop && word.chars().count() >= 3 {
             grams(word, 1.0, out);
         }
-        if !stop
-            && let Some((_, canon)) = SYNONYMS
-                .iter()
-                .find(|(w, _)| *w == word || stem(w) == stemmed)
-        {
+        // An exact entry has the same stem, so the stem alone finds every entry.
+        if !stop && let Some(canon) = synonym_of(&stemmed) {
             out.push(Term {
-                text: stem(canon),
+                text: canon.to_string(),
                 kind: TermKind::Word,
                 weight: SYNONYM_WEIGHT,
             });
