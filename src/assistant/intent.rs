@@ -68,39 +68,32 @@ fn add_corrected(tf: &mut HashMap<(TermKind, String), f32>, fixed: String) {
 
 /// For each word seen once (`occurrences` 1, at least 4 letters), the common word one edit
 /// away with the same first letter (ties: the alphabetically first), by term id.
-fn typos(
-    vocab: &HashMap<(TermKind, String), u32>,
-    occurrences: &[u32],
-    words: &[(Vec<char>, String)],
-) -> Vec<Option<String>> {
-    let mut typo_of = vec![None; occurrences.len()];
-    let common = |w: &String| {
+fn typos(vocab: &HashMap<(TermKind, String), u32>, occurrences: &[u32]) -> Vec<Option<String>> {
+    // (word, its chars, times seen) for every word of the vocabulary, by id.
+    let words = || {
         vocab
-            .get(&(TermKind::Word, w.clone()))
-            .is_some_and(|&id| occurrences[id as usize] > 1)
+            .iter()
+            .filter(|((kind, w), _)| *kind == TermKind::Word && !w.starts_with('~'))
+            .map(|((_, w), &id)| (id, w, w.chars().collect::<Vec<char>>()))
     };
-    // Candidates by first letter, so the build stays near-linear in the vocabulary.
-    let mut by_first: HashMap<char, Vec<&(Vec<char>, String)>> = HashMap::new();
-    for word in words.iter().filter(|(_, w)| common(w)) {
-        if let Some(&first) = word.0.first() {
-            by_first.entry(first).or_default().push(word);
+    let seen = |id: u32| occurrences[id as usize];
+    // Common words by first letter, so the build stays near-linear in the vocabulary.
+    let mut by_first: HashMap<char, Vec<(&String, Vec<char>)>> = HashMap::new();
+    for (_, word, chars) in words().filter(|(id, _, _)| seen(*id) > 1) {
+        if let Some(&first) = chars.first() {
+            by_first.entry(first).or_default().push((word, chars));
         }
     }
-    for (chars, word) in words {
-        let Some(&id) = vocab.get(&(TermKind::Word, word.clone())) else {
-            continue;
-        };
-        if occurrences[id as usize] != 1 || chars.len() < 4 {
-            continue;
-        }
+    let mut typo_of = vec![None; occurrences.len()];
+    for (id, _, chars) in words().filter(|(id, _, c)| seen(*id) == 1 && c.len() >= 4) {
         let Some(candidates) = chars.first().and_then(|c| by_first.get(c)) else {
             continue;
         };
         typo_of[id as usize] = candidates
             .iter()
-            .filter(|(w, _)| w.len().abs_diff(chars.len()) <= 1)
-            .filter(|(w, _)| text::edit_distance(chars, w, 1) == 1)
-            .map(|(_, s)| s)
+            .filter(|(_, w)| w.len().abs_diff(chars.len()) <= 1)
+            .filter(|(_, w)| text::edit_distance(&chars, w, 1) == 1)
+            .map(|(s, _)| *s)
             .min()
             .cloned();
     }
@@ -279,12 +272,12 @@ impl IntentIndex {
                 }
             }
         }
-        let words: Vec<(Vec<char>, String)> = vocab
+        let words = vocab
             .iter()
             .filter(|((k, w), _)| *k == TermKind::Word && !w.starts_with('~'))
             .map(|((_, w), _)| (w.chars().collect(), w.clone()))
             .collect();
-        let typo_of = typos(&vocab, &occurrences, &words);
+        let typo_of = typos(&vocab, &occurrences);
         let by_name = names
             .iter()
             .enumerate()
@@ -532,32 +525,37 @@ mod tests {
     /// Two commands that say the same about addresses, one about the home and one about the
     /// office: a request naming neither fits both equally, whatever the demo's phrasings say.
     fn two_addresses() -> IntentIndex {
-        let source = |name: &str, place: &str| Source {
-            name: name.to_string(),
-            builtin: false,
+        let address = |name: &str, place: &str| Source {
             description: format!("Change the {place} address"),
-            utterances: vec![
-                format!("change my {place} address"),
-                format!("update the address of my {place}"),
-                format!("my {place} moved, new address"),
-            ],
             params: vec!["address".to_string()],
+            ..source(
+                name,
+                &[
+                    &format!("change my {place} address"),
+                    &format!("update the address of my {place}"),
+                    &format!("my {place} moved, new address"),
+                ],
+            )
         };
         IntentIndex::from_sources(&[
-            source("modify_home_address", "home"),
-            source("modify_office_address", "office"),
+            address("modify_home_address", "home"),
+            address("modify_office_address", "office"),
         ])
     }
 
-    #[test]
-    fn a_typo_seen_once_in_the_phrasings_is_still_corrected() {
-        let source = |name: &str, utterances: &[&str]| Source {
+    /// A workflow command with only a name and phrasings.
+    fn source(name: &str, utterances: &[&str]) -> Source {
+        Source {
             name: name.to_string(),
             builtin: false,
             description: String::new(),
             utterances: utterances.iter().map(|u| u.to_string()).collect(),
             params: Vec::new(),
-        };
+        }
+    }
+
+    #[test]
+    fn a_typo_seen_once_in_the_phrasings_is_still_corrected() {
         // "chnage" is in the vocabulary once, as somebody's typo; "change" is common.
         let index = IntentIndex::from_sources(&[
             source("modify_color", &["change the color", "change its color"]),

@@ -21,6 +21,7 @@ pub use intent::{IntentDecision, IntentIndex, Ranked};
 pub use state::{AssistantState, Dialog};
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use crate::workflow::Catalog;
 
@@ -77,10 +78,9 @@ fn favour_read_only(catalog: &Catalog, ranked: &mut [Ranked]) {
 #[derive(Debug)]
 pub struct Assistant {
     index: IntentIndex,
-    /// Names of every command's parameters, lowercased and sorted…
-    param_keys: Vec<String>,
-    /// …and of those that are free text (strings without pattern or enum).
-    free_text_keys: Vec<String>,
+    /// Every command's parameter names, lowercased → whether some command's parameter of
+    /// that name is free text (a string without pattern or enum).
+    param_keys: HashMap<String, bool>,
     /// Length in bytes of the longest parameter name.
     longest_key: usize,
 }
@@ -97,32 +97,19 @@ pub struct Understanding {
 
 impl Assistant {
     pub fn new(catalog: &Catalog) -> Self {
-        let mut free_text_keys: Vec<String> = catalog
-            .commands
-            .values()
-            .flat_map(|c| &c.params)
-            .filter(|p| {
-                p.spec.ty == crate::workflow::ParamType::String
-                    && p.spec.pattern.is_none()
-                    && p.spec.enum_values.is_none()
-            })
-            .map(|p| p.name.to_ascii_lowercase())
-            .collect();
-        free_text_keys.sort();
-        free_text_keys.dedup();
-        let mut param_keys: Vec<String> = catalog
-            .commands
-            .values()
-            .flat_map(|c| &c.params)
-            .map(|p| p.name.to_ascii_lowercase())
-            .collect();
-        param_keys.sort();
-        param_keys.dedup();
-        let longest_key = param_keys.iter().map(String::len).max().unwrap_or(0);
+        let mut param_keys: HashMap<String, bool> = HashMap::new();
+        for param in catalog.commands.values().flat_map(|c| &c.params) {
+            let free = param.spec.ty == crate::workflow::ParamType::String
+                && param.spec.pattern.is_none()
+                && param.spec.enum_values.is_none();
+            *param_keys
+                .entry(param.name.to_ascii_lowercase())
+                .or_default() |= free;
+        }
+        let longest_key = param_keys.keys().map(String::len).max().unwrap_or(0);
         Self {
             index: IntentIndex::build(catalog),
             param_keys,
-            free_text_keys,
             longest_key,
         }
     }
@@ -220,9 +207,7 @@ impl Assistant {
             {
                 continue;
             }
-            let key = key.to_ascii_lowercase();
-            if self.param_keys.binary_search(&key).is_ok() {
-                let free = self.free_text_keys.binary_search(&key).is_ok();
+            if let Some(&free) = self.param_keys.get(&key.to_ascii_lowercase()) {
                 found.push((start, at + 1, free));
             }
         }
