@@ -138,6 +138,100 @@ fn every_error_names_file_and_line() {
 }
 
 #[test]
+fn applies_when_must_name_a_read_only_reader_it_can_feed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    write(d, "workflow.toml", "name = \"states\"\n");
+    let run = "[run]\nkind = \"template\"\nresponse = \"ok\"\n";
+    let order_id = "[parameters.order_id]\ntype = \"string\"\n";
+    write(
+        d,
+        "tools/reader.toml",
+        &format!("description = \"x\"\nannotations = {{ read_only = true }}\n{order_id}{run}"),
+    );
+    write(
+        d,
+        "tools/writer.toml",
+        &format!("description = \"x\"\n{order_id}{run}"),
+    );
+    let when = |command: &str, artifact: &str, one_of: &str| {
+        format!(
+            "[applies_when]\ncommand = \"{command}\"\nartifact = \"{artifact}\"\none_of = {one_of}\n"
+        )
+    };
+    write(
+        d,
+        "tools/good.toml",
+        &format!(
+            "description = \"x\"\n{order_id}{}{run}",
+            when("reader", "/order/status", "[\"pending\"]")
+        ),
+    );
+    write(
+        d,
+        "tools/unknown.toml",
+        &format!(
+            "description = \"x\"\nutterances = [\"nobody\"]\n{order_id}{}{run}",
+            when("nobody", "/s", "[1]")
+        ),
+    );
+    write(
+        d,
+        "tools/not_read_only.toml",
+        &format!(
+            "description = \"x\"\n{order_id}{}{run}",
+            when("writer", "/s", "[1]")
+        ),
+    );
+    write(
+        d,
+        "tools/cannot_feed.toml",
+        &format!("description = \"x\"\n{}{run}", when("reader", "/s", "[1]")),
+    );
+    write(
+        d,
+        "tools/bad_values.toml",
+        &format!(
+            "description = \"x\"\n{order_id}{}{run}",
+            when("reader", "status", "[]")
+        ),
+    );
+
+    let (ok, _, stderr) = check(d);
+    assert!(!ok, "check must fail");
+    let tools = d.join("tools");
+    let expect = |file: &str, line: usize, needle: &str| {
+        let prefix = format!("{}:{line}: ", tools.join(file).display());
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.starts_with(&prefix) && l.contains(needle)),
+            "expected `{prefix}…{needle}…` in:\n{stderr}"
+        );
+    };
+    // Line 6, where the table names it, not line 2, where an utterance has the same word.
+    expect(
+        "unknown.toml",
+        6,
+        "applies_when names unknown command \"nobody\"",
+    );
+    expect(
+        "not_read_only.toml",
+        5,
+        "must be annotated read_only = true",
+    );
+    expect(
+        "cannot_feed.toml",
+        3,
+        "needs parameter \"order_id\", which cannot_feed does not take",
+    );
+    expect("bad_values.toml", 6, "must be a JSON pointer");
+    expect("bad_values.toml", 7, "applies_when.one_of is empty");
+    assert!(!stderr.contains("good.toml"), "{stderr}");
+    assert!(stderr.contains("5 error(s)"), "{stderr}");
+}
+
+#[test]
 fn a_missing_folder_is_a_clear_error() {
     let (ok, _, stderr) = check(Path::new("/definitely/not/here"));
     assert!(!ok);

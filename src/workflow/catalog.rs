@@ -83,6 +83,8 @@ pub struct Command {
     /// In declaration order (it is the order a user fills them in).
     pub params: Vec<Param>,
     pub annotations: Annotations,
+    /// The state of the data this command applies to (`[applies_when]`), if declared.
+    pub applies_when: Option<AppliesWhen>,
     pub run: RunSpec,
     /// JSON Schema (draft 2020-12) of the parameters object.
     pub input_schema: Arc<Map<String, Value>>,
@@ -94,6 +96,20 @@ impl Command {
     pub fn param(&self, name: &str) -> Option<&Param> {
         self.params.iter().find(|p| p.name == name)
     }
+}
+
+/// When a command applies, as read from the data by another command (`[applies_when]`):
+/// "modify a pending order" does not apply to a delivered one. The assistant router reads it
+/// to set aside commands the words fit but the data rules out ("swap item … in #W4817420",
+/// a delivered order, is an exchange, not an items change).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppliesWhen {
+    /// A read-only command, run with this command's values of the same parameter names.
+    pub command: String,
+    /// JSON pointer into that command's artifacts (`/order/status`).
+    pub artifact: String,
+    /// The values found there for which this command applies.
+    pub one_of: Vec<Value>,
 }
 
 /// Hints for clients, from `annotations = { … }`.

@@ -11,8 +11,8 @@ use serde_json::Value;
 use toml::Spanned;
 
 use super::catalog::{
-    Annotations, Catalog, Command, ContentSpec, GLOBAL_CONTEXT, Param, ParamType, Prompt,
-    PromptArgument, RunSpec, ValueSpec,
+    Annotations, AppliesWhen, Catalog, Command, ContentSpec, GLOBAL_CONTEXT, Param, ParamType,
+    Prompt, PromptArgument, RunSpec, ValueSpec,
 };
 use super::error::{LoadError, LoadErrors};
 use super::schema;
@@ -52,7 +52,7 @@ pub fn load(
     let manifest = parse_manifest(source, &mut errors);
 
     let mut commands: IndexMap<String, Arc<Command>> = IndexMap::new();
-    let mut available_from: Vec<(Arc<Command>, SourceFile)> = Vec::new();
+    let mut cross_checks: Vec<(Arc<Command>, SourceFile)> = Vec::new();
     for file in &source.tools {
         let Some(command) = parse_command(file, &manifest, source, is_handler, &mut errors) else {
             continue;
@@ -70,11 +70,12 @@ pub fn load(
             continue;
         }
         let command = Arc::new(command);
-        available_from.push((command.clone(), file.clone()));
+        cross_checks.push((command.clone(), file.clone()));
         commands.insert(command.name.clone(), command);
     }
-    // `available_from` may name commands defined in later files, so check after all are read.
-    for (command, file) in &available_from {
+    // `available_from` and `applies_when` may name commands defined in later files, so check
+    // after all are read.
+    for (command, file) in &cross_checks {
         for param in &command.params {
             for source_name in &param.available_from {
                 if !commands.contains_key(source_name) {
@@ -87,6 +88,35 @@ pub fn load(
                             param.name
                         ),
                     ));
+                }
+            }
+        }
+        if let Some(when) = &command.applies_when {
+            // The reader's name as written under [applies_when], not an earlier mention.
+            let table = file.text.find("[applies_when]").unwrap_or(0);
+            let at = find_offset(&file.text[table..], &when.command).map(|at| table + at);
+            let mut problem = |message: String| {
+                errors.push(LoadError::at(&file.path, &file.text, at, message));
+            };
+            match commands.get(&when.command) {
+                None => problem(format!(
+                    "applies_when names unknown command \"{}\"",
+                    when.command
+                )),
+                // The router runs it on its own, before the user has chosen anything.
+                Some(reader) if reader.annotations.read_only != Some(true) => problem(format!(
+                    "applies_when command \"{}\" must be annotated read_only = true: the router runs it to decide, so it must change nothing",
+                    when.command
+                )),
+                Some(reader) => {
+                    for param in reader.params.iter().filter(|p| p.required) {
+                        if command.param(&param.name).is_none() {
+                            problem(format!(
+                                "applies_when command \"{}\" needs parameter \"{}\", which {} does not take",
+                                when.command, param.name, command.name
+                            ));
+                        }
+                    }
                 }
             }
         }
@@ -249,7 +279,16 @@ struct RawCommand {
     annotations: RawAnnotations,
     #[serde(default)]
     parameters: IndexMap<String, Spanned<RawParam>>,
+    applies_when: Option<Spanned<RawAppliesWhen>>,
     run: Option<Spanned<RawRun>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAppliesWhen {
+    command: Spanned<String>,
+    artifact: Spanned<String>,
+    one_of: Spanned<Vec<Value>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -443,6 +482,33 @@ fn parse_command(
         }
     }
 
+    let applies_when = raw.applies_when.and_then(|raw| {
+        let raw = raw.into_inner();
+        let mut ok = true;
+        if !raw.artifact.get_ref().starts_with('/') {
+            errs.push(
+                Some(raw.artifact.span().start),
+                format!(
+                    "applies_when.artifact \"{}\" must be a JSON pointer into the command's artifacts, starting with / (e.g. \"/order/status\")",
+                    raw.artifact.get_ref()
+                ),
+            );
+            ok = false;
+        }
+        if raw.one_of.get_ref().is_empty() {
+            errs.push(
+                Some(raw.one_of.span().start),
+                "applies_when.one_of is empty: list the values for which the command applies",
+            );
+            ok = false;
+        }
+        ok.then(|| AppliesWhen {
+            command: raw.command.into_inner(),
+            artifact: raw.artifact.into_inner(),
+            one_of: raw.one_of.into_inner(),
+        })
+    });
+
     let run = match raw.run {
         Some(run) => parse_run(run, source, is_handler, &params, &mut errs),
         None => {
@@ -470,6 +536,7 @@ fn parse_command(
             idempotent: raw.annotations.idempotent,
             open_world: raw.annotations.open_world,
         },
+        applies_when,
         run,
         input_schema,
         source: file.path.clone(),

@@ -14,7 +14,7 @@ pub mod source;
 pub mod template;
 pub mod validate;
 
-pub use catalog::{Catalog, Command, ContentSpec, Param, ParamType, Prompt, RunSpec};
+pub use catalog::{AppliesWhen, Catalog, Command, ContentSpec, Param, ParamType, Prompt, RunSpec};
 pub use error::{LoadError, LoadErrors};
 pub use loader::load;
 pub use source::WorkflowSource;

@@ -523,6 +523,7 @@ fn scalar_command() -> Command {
             param("size", ParamType::String),
         ],
         annotations: Annotations::default(),
+        applies_when: None,
         run: RunSpec::Builtin {
             handler: "none".into(),
         },
