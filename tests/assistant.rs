@@ -338,6 +338,89 @@ async fn ambiguity_is_asked_as_a_numbered_choice_over_stdio() {
     c.cancel().await.expect("close");
 }
 
+/// The command a reply runs, asks parameters for, or offers first in a choice.
+fn chosen(result: &CallToolResult) -> String {
+    let asked = clarification(result);
+    match (asked["command"].as_str(), asked["candidates"][0].as_str()) {
+        (Some(name), _) | (None, Some(name)) => name.to_string(),
+        (None, None) => ran(result).0,
+    }
+}
+
+#[tokio::test]
+async fn the_order_status_decides_what_the_words_cannot() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::demo(dir.path()).await;
+    let c = server.client().await;
+    let resize = |order: &str| format!("I'd like a different size of the shirt from {order}");
+
+    // #W4817420 is delivered: an exchange, though the words lean to an items change.
+    let result = ask(&c, &resize("#W4817420")).await;
+    assert_eq!(
+        chosen(&result),
+        "exchange_delivered_order_items",
+        "{}",
+        text(&result)
+    );
+    assert_eq!(
+        output(&result)["command_parameters"]["order_id"],
+        "#W4817420"
+    );
+    ask(&c, "abort").await;
+
+    // #W2611340 is pending: the same words are an items change.
+    let result = ask(&c, &resize("#W2611340")).await;
+    assert_eq!(
+        chosen(&result),
+        "modify_pending_order_items",
+        "{}",
+        text(&result)
+    );
+    ask(&c, "abort").await;
+
+    // An order that does not exist says nothing: the words decide.
+    let result = ask(&c, &resize("#W0000001")).await;
+    assert_eq!(
+        chosen(&result),
+        "modify_pending_order_items",
+        "{}",
+        text(&result)
+    );
+    ask(&c, "abort").await;
+
+    // The data settles near ties only: a clear return of a pending order stays a return (its
+    // run will say why not), it does not become some other command that mentions items.
+    let result = ask(&c, "return item 2290451863 from #W2611340").await;
+    assert_eq!(
+        chosen(&result),
+        "return_delivered_order_items",
+        "{}",
+        text(&result)
+    );
+    ask(&c, "abort").await;
+
+    // Looking at the delivered order puts its id in the context: no id needed then.
+    let result = ask(&c, "show me order #W4817420").await;
+    assert_eq!(ran(&result), ("get_order_details".into(), true));
+    let result = ask(&c, "I'd like a different size of the shirt").await;
+    assert_eq!(
+        chosen(&result),
+        "exchange_delivered_order_items",
+        "{}",
+        text(&result)
+    );
+    assert!(
+        !text(&result).contains("modify_pending_order_items"),
+        "{}",
+        text(&result)
+    );
+    ask(&c, "abort").await;
+
+    // Reading the status changed nothing.
+    let result = ask(&c, "show me order #W4817420").await;
+    assert!(text(&result).contains("is delivered"), "{}", text(&result));
+}
+
 #[tokio::test]
 async fn contexts_built_ins_and_tools_that_follow_the_context() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -274,7 +274,8 @@ impl App {
                     .command(name)
                     .is_some_and(|c| catalog.available_in(c, &context))
         };
-        let understanding = self.assistant().understand(catalog, turn.text, &available);
+        let known = turn.state.context_values();
+        let understanding = self.route(turn.caller, turn.text, &available, &known).await;
         match understanding.intent {
             IntentDecision::Confident(name) => {
                 if let Some(command) = catalog.command(&name).cloned() {

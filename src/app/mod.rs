@@ -6,11 +6,13 @@
 //!
 //! - [`actions`]: `perform_action` — validate, run, record the turn;
 //! - [`assistant`]: `invoke_assistant` — words → command, clarification dialog, contexts;
+//! - `route`: [`App::route`] — the router's choice, settled by the data (`[applies_when]`);
 //! - [`conversations`]: new / list / activate conversations, feedback, reading turns.
 
 pub mod actions;
 pub mod assistant;
 pub mod conversations;
+mod route;
 
 use std::sync::Arc;
 

@@ -93,6 +93,9 @@ pub struct Understanding {
     pub intent: IntentDecision,
     /// The parameters found for the command `intent` is confident about.
     pub extraction: Extraction,
+    /// The ranking `intent` was decided from, best first (empty for explicit calls and
+    /// built-ins), for [`Assistant::decide_without`].
+    pub ranked: Vec<Ranked>,
 }
 
 impl Assistant {
@@ -229,6 +232,7 @@ impl Assistant {
                 explicit: true,
                 intent: IntentDecision::Confident(call.command.name.clone()),
                 extraction: call.extraction,
+                ranked: Vec::new(),
             };
         }
         // Built-ins are short, generic phrases ("go back", "stop"): matched loosely they would
@@ -241,6 +245,7 @@ impl Assistant {
                 explicit: false,
                 intent: IntentDecision::Confident(name.to_string()),
                 extraction: Extraction::default(),
+                ranked: Vec::new(),
             };
         }
         let commands_only = |name: &str| builtins::builtin(name).is_none() && available(name);
@@ -271,6 +276,39 @@ impl Assistant {
             explicit: false,
             intent,
             extraction,
+            ranked,
+        }
+    }
+
+    /// Decide again, by the same rule, as if the commands in `ruled_out` had not been
+    /// ranked (the data says they do not apply). What is left keeps its scores, so a runner-up
+    /// that fits too weakly still comes out as "nothing fits".
+    pub fn decide_without(
+        &self,
+        catalog: &Catalog,
+        text: &str,
+        understanding: &Understanding,
+        ruled_out: &[String],
+    ) -> Understanding {
+        let ranked: Vec<Ranked> = understanding
+            .ranked
+            .iter()
+            .filter(|r| !ruled_out.contains(&r.command))
+            .cloned()
+            .collect();
+        let intent = self.index.decide(&ranked);
+        let extraction = match &intent {
+            IntentDecision::Confident(name) => catalog
+                .command(name)
+                .map(|command| extract::extract(command, text))
+                .unwrap_or_default(),
+            _ => Extraction::default(),
+        };
+        Understanding {
+            explicit: false,
+            intent,
+            extraction,
+            ranked,
         }
     }
 }

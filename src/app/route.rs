@@ -1,0 +1,131 @@
+//! Routing against the data: the words pick commands, `[applies_when]` sets aside those the
+//! data rules out.
+//!
+//! "Swap item 8127364092 for 3920175488 in #W4817420" reads as an items change of a pending
+//! order as much as an exchange of a delivered one; only the order's status tells. A command
+//! that declares `applies_when` names a read-only command that reads that state (the demo's
+//! `get_order_details`), a JSON pointer into its artifacts and the values it applies to. The
+//! router runs the reader for the commands the words leave in contention, with the values the
+//! text (or the context) gives, once per distinct call, and decides again without the
+//! commands ruled out. When the reader cannot say (no order id in the text, an unknown order,
+//! a failure), or the data rules out every contender, the words alone decide, as before, and
+//! running the command explains what is wrong.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::App;
+use crate::assistant::{IntentDecision, Understanding, extract};
+use crate::exec::Caller;
+use crate::workflow::{Command, validate};
+
+/// How long a state reader may take before it counts as "cannot say".
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Commands the words rank at least this share of the best are in contention (the share the
+/// parameter evidence uses too). The data settles a choice between readings the words leave
+/// open; it never overturns a clear one: "return item … from #W2611340", a pending order,
+/// stays a return, whose run says why it cannot be done, and does not become whatever else
+/// mentions items.
+const IN_CONTENTION: f32 = 0.5;
+
+/// Most commands whose conditions are read in one turn.
+const MAX_CONTENDERS: usize = 5;
+
+/// What state readers answered in this turn: `reader {params}` → the value found, if any.
+type Readings = HashMap<String, Option<Value>>;
+
+impl App {
+    /// Route `text` among the commands for which `available(name)` holds, reading the data
+    /// where commands in contention declare `applies_when`. `known` holds the context's
+    /// values (an order being looked at), used when the text does not give a reader its
+    /// parameters. Runs nothing but read-only readers.
+    pub async fn route(
+        &self,
+        caller: &Caller,
+        text: &str,
+        available: &(dyn Fn(&str) -> bool + Sync),
+        known: &Map<String, Value>,
+    ) -> Understanding {
+        let catalog = self.catalog();
+        let assistant = self.assistant();
+        let understanding = assistant.understand(catalog, text, available);
+        // An explicit call is done as said; a built-in has nothing to read.
+        let Some(best) = understanding.ranked.first().map(|r| r.score) else {
+            return understanding;
+        };
+        if understanding.explicit || understanding.intent == IntentDecision::NoMatch {
+            return understanding;
+        }
+        let contenders: Vec<&str> = understanding
+            .ranked
+            .iter()
+            .take(MAX_CONTENDERS)
+            .take_while(|r| r.score >= best * IN_CONTENTION)
+            .map(|r| r.command.as_str())
+            .collect();
+        let mut readings = Readings::new();
+        let mut ruled_out: Vec<String> = Vec::new();
+        for &name in &contenders {
+            let Some(command) = catalog.command(name) else {
+                continue;
+            };
+            if self
+                .applies(caller, command, text, known, &mut readings)
+                .await
+                == Some(false)
+            {
+                ruled_out.push(name.to_string());
+            }
+        }
+        // Nothing ruled out, or everything: the words decide, and when the data says no, the
+        // command's own run (or question) tells why.
+        if ruled_out.is_empty() || ruled_out.len() == contenders.len() {
+            return understanding;
+        }
+        let next = assistant.decide_without(catalog, text, &understanding, &ruled_out);
+        if next.intent == IntentDecision::NoMatch {
+            return understanding;
+        }
+        tracing::debug!(?ruled_out, decision = ?next.intent, "the data ruled commands out");
+        next
+    }
+
+    /// Whether `command` applies to the data the text points at: `None` when it declares no
+    /// condition or its reader cannot say.
+    async fn applies(
+        &self,
+        caller: &Caller,
+        command: &Command,
+        text: &str,
+        known: &Map<String, Value>,
+        readings: &mut Readings,
+    ) -> Option<bool> {
+        let when = command.applies_when.as_ref()?;
+        let reader = self.catalog().command(&when.command)?;
+        let found = extract::extract(command, text).values;
+        let mut params = Map::new();
+        for param in &reader.params {
+            if let Some(value) = found.get(&param.name).or_else(|| known.get(&param.name)) {
+                params.insert(param.name.clone(), value.clone());
+            }
+        }
+        let params = validate::validate_params(reader, Some(&Value::Object(params))).ok()?;
+        let key = format!("{} {}", reader.name, Value::Object(params.clone()));
+        if !readings.contains_key(&key) {
+            let run = self.executors().run(reader, &params, caller);
+            let value = match tokio::time::timeout(READ_TIMEOUT, run).await {
+                Ok(execution) if execution.response.success => {
+                    let artifacts = Value::Object(execution.response.artifacts);
+                    artifacts.pointer(&when.artifact).cloned()
+                }
+                _ => None,
+            };
+            readings.insert(key.clone(), value);
+        }
+        let value = readings.get(&key)?.as_ref()?;
+        Some(when.one_of.contains(value))
+    }
+}
