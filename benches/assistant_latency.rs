@@ -1,5 +1,7 @@
 //! Latency of assistant routing: `Assistant::understand` (intent ranking, decision and
-//! parameter extraction) on the demo workflow and on a generated 1,000-command workflow.
+//! parameter extraction) on the demo workflow and on a generated 1,000-command workflow, and
+//! `App::route` on the demo with its data (the words, then the order status read for
+//! commands that declare `[applies_when]`).
 //!
 //! `cargo bench --bench assistant_latency` first prints p50/p99 per call from a plain timing
 //! loop (criterion reports means and intervals, not tail percentiles), then runs criterion.
@@ -8,7 +10,11 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use flowmcp::app::App;
 use flowmcp::assistant::Assistant;
+use flowmcp::config::{Settings, WorkflowChoice};
+use flowmcp::exec::Caller;
+use flowmcp::session::ChannelId;
 use flowmcp::workflow::{Catalog, WorkflowSource};
 
 /// Demo utterances: clear, typo'd, vague, explicit, out of scope, built-in.
@@ -193,19 +199,13 @@ fn generated_utterances() -> Vec<String> {
     ]
 }
 
-/// p50 and p99 of one call of `understand` per utterance, over `rounds` passes.
-fn percentiles(
-    label: &str,
-    catalog: &Catalog,
-    assistant: &Assistant,
-    texts: &[String],
-    rounds: usize,
-) {
+/// p50 and p99 of one `call` per utterance, over `rounds` passes.
+fn percentiles(label: &str, texts: &[String], rounds: usize, call: &mut dyn FnMut(&str)) {
     let mut samples = Vec::with_capacity(rounds * texts.len());
     for _ in 0..rounds {
         for text in texts {
             let start = Instant::now();
-            black_box(assistant.understand(catalog, black_box(text), &|_| true));
+            call(black_box(text));
             samples.push(start.elapsed().as_secs_f64() * 1e6);
         }
     }
@@ -224,12 +224,34 @@ fn report_percentiles() {
     let demo = flowmcp::app::check(&WorkflowSource::embedded()).expect("demo loads");
     let demo_assistant = Assistant::new(&demo);
     let demo_texts: Vec<String> = DEMO.iter().map(|s| s.to_string()).collect();
+    percentiles("demo (15 commands)", &demo_texts, 2_000, &mut |text| {
+        black_box(demo_assistant.understand(&demo, text, &|_| true));
+    });
+    // The same words through the server's router, reading the demo data where it decides.
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let app = App::open(&Settings {
+        workflow: WorkflowChoice::Embedded,
+        data_dir: data_dir.path().to_path_buf(),
+        channel: ChannelId::parse("bench").expect("channel"),
+        user: None,
+    })
+    .expect("demo opens");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let caller = Caller {
+        channel_id: ChannelId::parse("bench").expect("channel"),
+        user_id: None,
+    };
+    let known = serde_json::Map::new();
     percentiles(
-        "demo (15 commands)",
-        &demo,
-        &demo_assistant,
+        "demo with its data (App::route)",
         &demo_texts,
         2_000,
+        &mut |text| {
+            black_box(runtime.block_on(app.route(&caller, text, &|_| true, &known)));
+        },
     );
     let dir = tempfile::tempdir().expect("temp dir");
     let big = generated(dir.path(), 1_000);
@@ -242,10 +264,11 @@ fn report_percentiles() {
     );
     percentiles(
         "generated (1,000 commands)",
-        &big,
-        &big_assistant,
         &generated_utterances(),
         300,
+        &mut |text| {
+            black_box(big_assistant.understand(&big, text, &|_| true));
+        },
     );
 }
 
