@@ -1,34 +1,38 @@
 //! Routing against the data: the words pick commands, `[applies_when]` sets aside those the
 //! data rules out.
 //!
-//! "Swap item 8127364092 for 3920175488 in #W4817420" reads as an items change of a pending
-//! order as much as an exchange of a delivered one; only the order's status tells. A command
+//! "I'd like a different size of the shirt from #W4817420" reads as an items change of a
+//! pending order as much as an exchange of a delivered one; only the order's status tells. A command
 //! that declares `applies_when` names a read-only command that reads that state (the demo's
 //! `get_order_details`), a JSON pointer into its artifacts and the values it applies to. The
 //! router runs the reader for the commands the words leave in contention, with the values the
 //! text (or the context) gives, once per distinct call, and decides again without the
-//! commands ruled out. When the reader cannot say (no order id in the text, an unknown order,
-//! a failure), or the data rules out every contender, the words alone decide, as before, and
-//! running the command explains what is wrong.
+//! commands ruled out, provided the data also confirms one of them. When the reader cannot
+//! say (no order id in the text or the context, an unknown order, a failure), or rules out
+//! every contender it speaks to, the words alone decide, as before, and running the command
+//! explains what is wrong.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
+use tokio::time::Instant;
 
 use super::App;
 use crate::assistant::{IntentDecision, Understanding, extract};
 use crate::exec::Caller;
 use crate::workflow::{Command, validate};
 
-/// How long a state reader may take before it counts as "cannot say".
+/// How long the state readers of one turn may take together; a reader still running then
+/// counts as "cannot say". (An `exec` reader is killed; a builtin runs inline and is quick by
+/// contract, so it is not interrupted.)
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Commands the words rank at least this share of the best are in contention (the share the
 /// parameter evidence uses too). The data settles a choice between readings the words leave
-/// open; it never overturns a clear one: "return item … from #W2611340", a pending order,
-/// stays a return, whose run says why it cannot be done, and does not become whatever else
-/// mentions items.
+/// open; a reading they prefer more than two to one stands: "return item … from #W2611340",
+/// a pending order, stays a return, whose run says why it cannot be done, and does not become
+/// whatever else mentions items.
 const IN_CONTENTION: f32 = 0.5;
 
 /// Most commands whose conditions are read in one turn.
@@ -67,22 +71,27 @@ impl App {
             .map(|r| r.command.as_str())
             .collect();
         let mut readings = Readings::new();
+        let deadline = Instant::now() + READ_TIMEOUT;
         let mut ruled_out: Vec<String> = Vec::new();
+        let mut confirmed = false;
         for &name in &contenders {
             let Some(command) = catalog.command(name) else {
                 continue;
             };
-            if self
-                .applies(caller, command, text, known, &mut readings)
+            match self
+                .applies(caller, command, text, known, &mut readings, deadline)
                 .await
-                == Some(false)
             {
-                ruled_out.push(name.to_string());
+                Some(false) => ruled_out.push(name.to_string()),
+                Some(true) => confirmed = true,
+                None => {}
             }
         }
-        // Nothing ruled out, or everything: the words decide, and when the data says no, the
-        // command's own run (or question) tells why.
-        if ruled_out.is_empty() || ruled_out.len() == contenders.len() {
+        // The data settles a choice when it says yes to one reading as well as no to another.
+        // Otherwise the words decide: when the data says no to everything it speaks to (a
+        // cancelled order, for a change or an exchange), the command the words chose says why
+        // in its run or question, rather than some command that has no condition at all.
+        if ruled_out.is_empty() || !confirmed {
             return understanding;
         }
         let next = assistant.decide_without(catalog, text, &understanding, &ruled_out);
@@ -102,13 +111,29 @@ impl App {
         text: &str,
         known: &Map<String, Value>,
         readings: &mut Readings,
+        deadline: Instant,
     ) -> Option<bool> {
         let when = command.applies_when.as_ref()?;
         let reader = self.catalog().command(&when.command)?;
-        let found = extract::extract(command, text).values;
+        // The loader refuses any other reader; a catalog built some other way must not get
+        // past this either.
+        if reader.annotations.read_only != Some(true) {
+            return None;
+        }
+        let found = extract::extract(command, text);
         let mut params = Map::new();
         for param in &reader.params {
-            if let Some(value) = found.get(&param.name).or_else(|| known.get(&param.name)) {
+            // A value the text gives but gets wrong ("#W26113") is not replaced by the
+            // context's: that would read another order than the one the user named.
+            let misspelt = found.invalid.iter().any(|e| e.field == param.name);
+            let value = found.values.get(&param.name).or_else(|| {
+                if misspelt {
+                    None
+                } else {
+                    known.get(&param.name)
+                }
+            });
+            if let Some(value) = value {
                 params.insert(param.name.clone(), value.clone());
             }
         }
@@ -116,7 +141,7 @@ impl App {
         let key = format!("{} {}", reader.name, Value::Object(params.clone()));
         if !readings.contains_key(&key) {
             let run = self.executors().run(reader, &params, caller);
-            let value = match tokio::time::timeout(READ_TIMEOUT, run).await {
+            let value = match tokio::time::timeout_at(deadline, run).await {
                 Ok(execution) if execution.response.success => {
                     let artifacts = Value::Object(execution.response.artifacts);
                     artifacts.pointer(&when.artifact).cloned()

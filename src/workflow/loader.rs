@@ -92,9 +92,7 @@ pub fn load(
             }
         }
         if let Some(when) = &command.applies_when {
-            // The reader's name as written under [applies_when], not an earlier mention.
-            let table = file.text.find("[applies_when]").unwrap_or(0);
-            let at = find_offset(&file.text[table..], &when.command).map(|at| table + at);
+            let at = applies_when_reader_at(&file.text);
             let mut problem = |message: String| {
                 errors.push(LoadError::at(&file.path, &file.text, at, message));
             };
@@ -289,6 +287,21 @@ struct RawAppliesWhen {
     command: Spanned<String>,
     artifact: Spanned<String>,
     one_of: Spanned<Vec<Value>>,
+}
+
+/// Where a command file names its `applies_when` reader (the parsed span, so an utterance or
+/// a comment with the same word is never taken for it, whichever TOML form the table has).
+fn applies_when_reader_at(text: &str) -> Option<usize> {
+    #[derive(Deserialize)]
+    struct Only {
+        applies_when: Option<Reader>,
+    }
+    #[derive(Deserialize)]
+    struct Reader {
+        command: Spanned<String>,
+    }
+    let only: Only = toml::from_str(text).ok()?;
+    Some(only.applies_when?.command.span().start)
 }
 
 #[derive(Deserialize, Default)]
