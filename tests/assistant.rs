@@ -402,6 +402,21 @@ async fn the_order_status_decides_what_the_words_cannot() {
     );
     ask(&c, "abort").await;
 
+    // The data never hands an order's change to a command it does not vouch for: the
+    // delivered order's address cannot change, and that is no reason to change the profile's.
+    let result = ask(
+        &c,
+        "change the shipping address of order #W4817420 to 12 Main St, Austin, TX 78701",
+    )
+    .await;
+    assert_eq!(
+        chosen(&result),
+        "modify_pending_order_address",
+        "{}",
+        text(&result)
+    );
+    ask(&c, "abort").await;
+
     // An explicit call is done as said.
     let result = ask(&c, "modify_pending_order_items order_id=#W4817420").await;
     assert_eq!(

@@ -1,6 +1,7 @@
 //! `App::route` against a workflow whose `[applies_when]` conditions are read by an `exec`
 //! program: the state decides between commands the words cannot tell apart, each distinct
-//! reading runs once per turn, and a reader that fails leaves the choice to the words.
+//! reading runs once per turn, a reader that fails leaves the choice to the words, and the
+//! data never hands a request to a command it says nothing about.
 
 use std::path::Path;
 
@@ -40,11 +41,22 @@ fn write_workflow(dir: &Path, log: &Path) {
         ),
     )
     .expect("reader command");
-    for (name, state) in [("close_ticket", "open"), ("reopen_ticket", "closed")] {
+    // No condition: the data never speaks for it.
+    std::fs::write(
+        tools.join("archive_ticket.toml"),
+        format!(
+            "description = \"Archive a ticket.\"\nutterances = [\"archive ticket T-1\", \"put the ticket in the archive\"]\n{ticket}[run]\nkind = \"template\"\nresponse = \"archived\"\n"
+        ),
+    )
+    .expect("command");
+    for (name, verb, state) in [
+        ("close_ticket", "close", "open"),
+        ("reopen_ticket", "reopen", "closed"),
+    ] {
         std::fs::write(
             tools.join(format!("{name}.toml")),
             format!(
-                "description = \"Update a ticket.\"\nutterances = [\"update ticket T-1\", \"update the ticket\"]\n{ticket}[applies_when]\ncommand = \"read_ticket\"\nartifact = \"/ticket/status\"\none_of = [\"{state}\"]\n[run]\nkind = \"template\"\nresponse = \"{name} done\"\n"
+                "description = \"Update a ticket.\"\nutterances = [\"update ticket T-1\", \"update the ticket\", \"{verb} ticket T-1\"]\n{ticket}[applies_when]\ncommand = \"read_ticket\"\nartifact = \"/ticket/status\"\none_of = [\"{state}\"]\n[run]\nkind = \"template\"\nresponse = \"{name} done\"\n"
             ),
         )
         .expect("command");
@@ -120,6 +132,23 @@ async fn an_exec_reader_decides_once_per_turn_and_a_failing_one_leaves_the_words
     );
     assert_eq!(runs(&log), ["T-100", "T-101", "T-109"]);
 
+    // The data drops the ruled-out close, but does not hand the request to archive_ticket,
+    // which it says nothing about: the words' choice stands (its run would say why not).
+    let words = app.assistant().understand(
+        app.catalog(),
+        "close, update or archive ticket T-100",
+        &|_| true,
+    );
+    let ranked: Vec<&str> = words.ranked.iter().map(|r| r.command.as_str()).collect();
+    assert_eq!(
+        ranked[..3],
+        ["close_ticket", "archive_ticket", "reopen_ticket"],
+        "the case needs this order"
+    );
+    let unvouched = route("close, update or archive ticket T-100").await;
+    assert_eq!(unvouched.intent, words.intent);
+    assert_eq!(runs(&log), ["T-100", "T-101", "T-109", "T-100"]);
+
     // No ticket named: nothing to read, nothing run.
     let vague = route("update the ticket").await;
     assert!(
@@ -127,5 +156,5 @@ async fn an_exec_reader_decides_once_per_turn_and_a_failing_one_leaves_the_words
         "{:?}",
         vague.intent
     );
-    assert_eq!(runs(&log).len(), 3);
+    assert_eq!(runs(&log).len(), 4);
 }

@@ -2,14 +2,14 @@
 //! data rules out.
 //!
 //! "I'd like a different size of the shirt from #W4817420" reads as an items change of a
-//! pending order as much as an exchange of a delivered one; only the order's status tells. A command
-//! that declares `applies_when` names a read-only command that reads that state (the demo's
-//! `get_order_details`), a JSON pointer into its artifacts and the values it applies to. The
-//! router runs the reader for the commands the words leave in contention, with the values the
-//! text (or the context) gives, once per distinct call, and decides again without the
-//! commands ruled out, provided the data also confirms one of them. When the reader cannot
-//! say (no order id in the text or the context, an unknown order, a failure), or rules out
-//! every contender it speaks to, the words alone decide, as before, and running the command
+//! pending order as much as an exchange of a delivered one; only the order's status tells. A
+//! command that declares `applies_when` names a read-only command that reads that state (the
+//! demo's `get_order_details`), a JSON pointer into its artifacts and the values it applies
+//! to. The router runs the reader for the commands the words leave in contention, with the
+//! values the text (or the context) gives, once per distinct call, and decides again without
+//! the commands ruled out, provided the first choice stays the words' or becomes one the data
+//! confirms. Otherwise (no order id in the text or the context, an unknown order, a failing
+//! reader, nothing confirmed) the words alone decide, as before, and running the command
 //! explains what is wrong.
 
 use std::collections::HashMap;
@@ -28,8 +28,8 @@ use crate::workflow::{Command, validate};
 /// contract, so it is not interrupted.)
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Commands the words rank at least this share of the best are in contention (the share the
-/// parameter evidence uses too). The data settles a choice between readings the words leave
+/// Commands the words rank at least this share of the best are in contention (the same share
+/// as `EVIDENCE_WITHIN` in `crate::assistant`, where parameter values count as evidence). The data settles a choice between readings the words leave
 /// open; a reading they prefer more than two to one stands: "return item … from #W2611340",
 /// a pending order, stays a return, whose run says why it cannot be done, and does not become
 /// whatever else mentions items.
@@ -37,6 +37,15 @@ const IN_CONTENTION: f32 = 0.5;
 
 /// Most commands whose conditions are read in one turn.
 const MAX_CONTENDERS: usize = 5;
+
+/// The command a decision would run or offer first.
+fn first_choice(intent: &IntentDecision) -> Option<&str> {
+    match intent {
+        IntentDecision::Confident(name) => Some(name),
+        IntentDecision::Ambiguous(names) => names.first().map(String::as_str),
+        IntentDecision::NoMatch => None,
+    }
+}
 
 /// What state readers answered in this turn: `reader {params}` → the value found, if any.
 type Readings = HashMap<String, Option<Value>>;
@@ -56,7 +65,7 @@ impl App {
         let catalog = self.catalog();
         let assistant = self.assistant();
         let understanding = assistant.understand(catalog, text, available);
-        // An explicit call is done as said; a built-in has nothing to read.
+        // Explicit calls and built-ins come with no ranking: done as said, nothing to read.
         let Some(best) = understanding.ranked.first().map(|r| r.score) else {
             return understanding;
         };
@@ -73,7 +82,7 @@ impl App {
         let mut readings = Readings::new();
         let deadline = Instant::now() + READ_TIMEOUT;
         let mut ruled_out: Vec<String> = Vec::new();
-        let mut confirmed = false;
+        let mut confirmed: Vec<&str> = Vec::new();
         for &name in &contenders {
             let Some(command) = catalog.command(name) else {
                 continue;
@@ -83,19 +92,23 @@ impl App {
                 .await
             {
                 Some(false) => ruled_out.push(name.to_string()),
-                Some(true) => confirmed = true,
+                Some(true) => confirmed.push(name),
                 None => {}
             }
         }
-        // The data settles a choice when it says yes to one reading as well as no to another.
-        // Otherwise the words decide: when the data says no to everything it speaks to (a
-        // cancelled order, for a change or an exchange), the command the words chose says why
-        // in its run or question, rather than some command that has no condition at all.
-        if ruled_out.is_empty() || !confirmed {
+        if ruled_out.is_empty() || confirmed.is_empty() {
             return understanding;
         }
+        // The data may drop alternatives, but replace the words' first choice only with a
+        // command it vouches for. When the new first choice is one it does not speak to (the
+        // profile's address change, once a delivered order's address change is ruled out),
+        // or the data says no to everything it speaks to (a cancelled order), the words
+        // decide, and the command they chose says why not in its question or run.
         let next = assistant.decide_without(catalog, text, &understanding, &ruled_out);
-        if next.intent == IntentDecision::NoMatch {
+        let was_first = first_choice(&understanding.intent);
+        let acceptable = first_choice(&next.intent)
+            .is_some_and(|name| confirmed.contains(&name) || Some(name) == was_first);
+        if !acceptable {
             return understanding;
         }
         tracing::debug!(?ruled_out, decision = ?next.intent, "the data ruled commands out");
