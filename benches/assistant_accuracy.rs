@@ -10,12 +10,12 @@
 
 use std::collections::BTreeMap;
 
-use flowmcp::app::App;
 use flowmcp::assistant::{IntentDecision, extract, syntax};
-use flowmcp::config::{Settings, WorkflowChoice};
-use flowmcp::exec::Caller;
-use flowmcp::session::ChannelId;
 use flowmcp::workflow::{Catalog, validate};
+
+#[path = "support/demo_app.rs"]
+mod demo_app;
+use demo_app::DemoApp;
 use serde_json::{Map, Value};
 
 const LABELLED: &str = include_str!("../tests/assistant/labelled.jsonl");
@@ -56,24 +56,9 @@ fn pct(n: usize, d: usize) -> String {
 
 fn main() {
     let show_failures = std::env::args().any(|a| a == "--failures");
-    // The demo with its generated data (the labelled lines use its planted ids), in a
-    // scratch dir: routing reads orders, and runs nothing that changes them.
-    let data_dir = tempfile::tempdir().expect("temp dir");
-    let app = App::open(&Settings {
-        workflow: WorkflowChoice::Embedded,
-        data_dir: data_dir.path().to_path_buf(),
-        channel: ChannelId::parse("bench").expect("channel"),
-        user: None,
-    })
-    .expect("demo opens");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let caller = Caller {
-        channel_id: ChannelId::parse("bench").expect("channel"),
-        user_id: None,
-    };
+    // The demo with its generated data: the labelled lines use its planted ids.
+    let demo = DemoApp::open();
+    let app = &demo.app;
     let catalog = app.catalog();
     let assistant = app.assistant();
     let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
@@ -81,8 +66,7 @@ fn main() {
     for raw in LABELLED.lines().filter(|l| !l.trim().is_empty()) {
         let line: Line = serde_json::from_str(raw).expect("labelled line parses");
         let words = assistant.understand(catalog, &line.utterance, &|_| true);
-        let understanding =
-            runtime.block_on(app.route(&caller, &line.utterance, &|_| true, &Map::new()));
+        let understanding = demo.route(&line.utterance);
         let words_ok = top_of(&words.intent) == line.command;
         let offered: Vec<String> = match &understanding.intent {
             IntentDecision::Confident(name) => vec![name.clone()],

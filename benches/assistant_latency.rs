@@ -10,12 +10,12 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use flowmcp::app::App;
 use flowmcp::assistant::Assistant;
-use flowmcp::config::{Settings, WorkflowChoice};
-use flowmcp::exec::Caller;
-use flowmcp::session::ChannelId;
 use flowmcp::workflow::{Catalog, WorkflowSource};
+
+#[path = "support/demo_app.rs"]
+mod demo_app;
+use demo_app::DemoApp;
 
 /// Demo utterances: clear, typo'd, vague, explicit, out of scope, built-in.
 const DEMO: &[&str] = &[
@@ -228,29 +228,13 @@ fn report_percentiles() {
         black_box(demo_assistant.understand(&demo, text, &|_| true));
     });
     // The same words through the server's router, reading the demo data where it decides.
-    let data_dir = tempfile::tempdir().expect("temp dir");
-    let app = App::open(&Settings {
-        workflow: WorkflowChoice::Embedded,
-        data_dir: data_dir.path().to_path_buf(),
-        channel: ChannelId::parse("bench").expect("channel"),
-        user: None,
-    })
-    .expect("demo opens");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let caller = Caller {
-        channel_id: ChannelId::parse("bench").expect("channel"),
-        user_id: None,
-    };
-    let known = serde_json::Map::new();
+    let with_data = DemoApp::open();
     percentiles(
         "demo with its data (App::route)",
         &demo_texts,
         2_000,
         &mut |text| {
-            black_box(runtime.block_on(app.route(&caller, text, &|_| true, &known)));
+            black_box(with_data.route(text));
         },
     );
     let dir = tempfile::tempdir().expect("temp dir");

@@ -347,6 +347,13 @@ fn chosen(result: &CallToolResult) -> String {
     }
 }
 
+/// Say `words`, check which command the reply [`chosen`], and leave any question it asked.
+async fn expect_chosen(peer: &Peer<RoleClient>, words: &str, want: &str) {
+    let result = ask(peer, words).await;
+    assert_eq!(chosen(&result), want, "{}", text(&result));
+    ask(peer, "abort").await;
+}
+
 #[tokio::test]
 async fn the_order_status_decides_what_the_words_cannot() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -372,50 +379,23 @@ async fn the_order_status_decides_what_the_words_cannot() {
     ask(&c, "abort").await;
 
     // #W2611340 is pending: the same words are an items change.
-    let result = ask(&c, &resize("#W2611340")).await;
-    assert_eq!(
-        chosen(&result),
-        "modify_pending_order_items",
-        "{}",
-        text(&result)
-    );
-    ask(&c, "abort").await;
+    expect_chosen(&c, &resize("#W2611340"), "modify_pending_order_items").await;
 
     // An order that does not exist says nothing: the words decide.
-    let result = ask(&c, &resize("#W0000001")).await;
-    assert_eq!(
-        chosen(&result),
-        "modify_pending_order_items",
-        "{}",
-        text(&result)
-    );
-    ask(&c, "abort").await;
+    expect_chosen(&c, &resize("#W0000001"), "modify_pending_order_items").await;
 
     // #W3961067 is cancelled: neither applies, so the words decide, and the question (or the
     // run) of the command they chose says what is wrong, not a command without a condition.
-    let result = ask(&c, &resize("#W3961067")).await;
-    assert_eq!(
-        chosen(&result),
-        "modify_pending_order_items",
-        "{}",
-        text(&result)
-    );
-    ask(&c, "abort").await;
+    expect_chosen(&c, &resize("#W3961067"), "modify_pending_order_items").await;
 
     // The data never hands an order's change to a command it does not vouch for: the
     // delivered order's address cannot change, and that is no reason to change the profile's.
-    let result = ask(
+    expect_chosen(
         &c,
         "change the shipping address of order #W4817420 to 12 Main St, Austin, TX 78701",
+        "modify_pending_order_address",
     )
     .await;
-    assert_eq!(
-        chosen(&result),
-        "modify_pending_order_address",
-        "{}",
-        text(&result)
-    );
-    ask(&c, "abort").await;
 
     // An explicit call is done as said.
     let result = ask(&c, "modify_pending_order_items order_id=#W4817420").await;
@@ -429,14 +409,12 @@ async fn the_order_status_decides_what_the_words_cannot() {
 
     // The data settles near ties only: a clear return of a pending order stays a return (its
     // run will say why not), it does not become some other command that mentions items.
-    let result = ask(&c, "return item 2290451863 from #W2611340").await;
-    assert_eq!(
-        chosen(&result),
+    expect_chosen(
+        &c,
+        "return item 2290451863 from #W2611340",
         "return_delivered_order_items",
-        "{}",
-        text(&result)
-    );
-    ask(&c, "abort").await;
+    )
+    .await;
 
     // Looking at the delivered order puts its id in the context: no id needed then.
     let result = ask(&c, "show me order #W4817420").await;

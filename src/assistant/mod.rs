@@ -261,6 +261,18 @@ impl Assistant {
         if matches!(words, Cow::Owned(_)) {
             made.clear();
         }
+        self.settle(catalog, text, ranked, made)
+    }
+
+    /// Decide from `ranked` and extract the parameters of a confident choice (reusing one of
+    /// the extractions `made` while weighing evidence, when it is there).
+    fn settle(
+        &self,
+        catalog: &Catalog,
+        text: &str,
+        ranked: Vec<Ranked>,
+        mut made: Vec<(String, Extraction)>,
+    ) -> Understanding {
         let intent = self.index.decide(&ranked);
         let extraction = match &intent {
             IntentDecision::Confident(name) => match made.iter().position(|(n, _)| n == name) {
@@ -296,20 +308,7 @@ impl Assistant {
             .filter(|r| !ruled_out.contains(&r.command))
             .cloned()
             .collect();
-        let intent = self.index.decide(&ranked);
-        let extraction = match &intent {
-            IntentDecision::Confident(name) => catalog
-                .command(name)
-                .map(|command| extract::extract(command, text))
-                .unwrap_or_default(),
-            _ => Extraction::default(),
-        };
-        Understanding {
-            explicit: false,
-            intent,
-            extraction,
-            ranked,
-        }
+        self.settle(catalog, text, ranked, Vec::new())
     }
 }
 

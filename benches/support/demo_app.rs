@@ -1,0 +1,50 @@
+//! The embedded demo with its generated data in a scratch dir, for benches that route as the
+//! server does (`App::route` reads orders, and runs nothing that changes them).
+
+use flowmcp::app::App;
+use flowmcp::assistant::Understanding;
+use flowmcp::config::{Settings, WorkflowChoice};
+use flowmcp::exec::Caller;
+use flowmcp::session::ChannelId;
+use serde_json::Map;
+
+pub struct DemoApp {
+    pub app: App,
+    runtime: tokio::runtime::Runtime,
+    caller: Caller,
+    /// Holds the data dir until the bench ends.
+    _data_dir: tempfile::TempDir,
+}
+
+impl DemoApp {
+    pub fn open() -> Self {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let channel = ChannelId::parse("bench").expect("channel");
+        let app = App::open(&Settings {
+            workflow: WorkflowChoice::Embedded,
+            data_dir: data_dir.path().to_path_buf(),
+            channel: channel.clone(),
+            user: None,
+        })
+        .expect("demo opens");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        Self {
+            app,
+            runtime,
+            caller: Caller {
+                channel_id: channel,
+                user_id: None,
+            },
+            _data_dir: data_dir,
+        }
+    }
+
+    /// `text` routed at the global context, every command available.
+    pub fn route(&self, text: &str) -> Understanding {
+        self.runtime
+            .block_on(self.app.route(&self.caller, text, &|_| true, &Map::new()))
+    }
+}
