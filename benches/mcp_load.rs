@@ -33,6 +33,7 @@
 //! Run with `cargo build --release && cargo bench --bench mcp_load` (see BENCHMARKS.md for
 //! options). Without `--bench` (e.g. `cargo test --benches`) it only runs a short smoke check
 //! against the ceiling, so test runs stay fast and need no release binary.
+#![allow(clippy::print_stdout)] // a bench reports on stdout
 
 use std::{
     collections::VecDeque,
@@ -47,6 +48,7 @@ use std::{
 use anyhow::{Context as _, anyhow, bail};
 use axum::serve::ListenerExt as _;
 use bytes::Bytes;
+use clap::Parser as _;
 use http_body_util::{BodyExt as _, Full};
 use hyper::{Request, StatusCode, client::conn::http1, header::HeaderValue};
 use hyper_util::rt::TokioIo;
@@ -89,8 +91,15 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const LOG_TAIL_LINES: usize = 40;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--serve-ceiling") {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(err) => {
+            // --help and --version land here too, with exit code 0.
+            let _ = err.print();
+            return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
+        }
+    };
+    if args.serve_ceiling {
         return match serve_ceiling() {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
@@ -99,13 +108,8 @@ fn main() -> ExitCode {
             }
         };
     }
-    let opts = match Options::parse(&args) {
-        Ok(Some(opts)) => opts,
-        Ok(None) => return ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("{BENCH_NAME}: {err:#}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let Some(opts) = Options::from_args(args) else {
+        return ExitCode::SUCCESS;
     };
     // The default multi-thread runtime: one worker per core, like both servers use.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -121,20 +125,51 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "\
-usage: cargo bench --bench mcp_load -- [OPTIONS]
-  --ceiling-only        measure only the bare rmcp server (no flowmcp binary needed)
-  --warmup SECS         per run, not measured          [MCP_LOAD_WARMUP_SECS, default 2]
-  --duration SECS       per run, measured              [MCP_LOAD_DURATION_SECS, default 10]
-  --conns LIST          connection counts, e.g. 1,16   [MCP_LOAD_CONNS, default 1,16]
-  --modes LIST          session,stateless              [MCP_LOAD_MODES, default both]
-  --rounds N            repeat each ceiling/flowmcp sequence N times and
-                        report the median ratio        [MCP_LOAD_ROUNDS, default 1]
-  --max-requests N      cap per connection and run     [MCP_LOAD_MAX_REQUESTS, default 2000000]
-  --smoke               short ceiling-only check (the default without --bench)
-env FLOWMCP_BIN         flowmcp binary (default: target/release/flowmcp)";
+/// `cargo bench --bench mcp_load -- [OPTIONS]`; env var FLOWMCP_BIN names the flowmcp binary
+/// (default: target/release/flowmcp).
+#[derive(Debug, clap::Parser)]
+#[command(name = "mcp_load")]
+struct Args {
+    /// Measure only the bare rmcp server (no flowmcp binary needed).
+    #[arg(long)]
+    ceiling_only: bool,
+    /// Seconds per run, not measured.
+    #[arg(long, env = "MCP_LOAD_WARMUP_SECS", default_value_t = 2.0, value_parser = seconds)]
+    warmup: f64,
+    /// Seconds per run, measured.
+    #[arg(long, env = "MCP_LOAD_DURATION_SECS", default_value_t = 10.0, value_parser = positive_seconds)]
+    duration: f64,
+    /// Connection counts, e.g. 1,16.
+    #[arg(long, env = "MCP_LOAD_CONNS", value_delimiter = ',', default_value = "1,16", value_parser = connections)]
+    conns: Vec<usize>,
+    /// Protocol eras to measure.
+    #[arg(
+        long,
+        env = "MCP_LOAD_MODES",
+        value_delimiter = ',',
+        default_value = "session,stateless"
+    )]
+    modes: Vec<Mode>,
+    /// Repeat each ceiling/flowmcp sequence N times and report the median ratio.
+    #[arg(long, env = "MCP_LOAD_ROUNDS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=100))]
+    rounds: u16,
+    /// Cap on requests per connection and run.
+    #[arg(long, env = "MCP_LOAD_MAX_REQUESTS", default_value_t = 2_000_000)]
+    max_requests: u64,
+    /// A short ceiling-only check (the default without --bench).
+    #[arg(long)]
+    smoke: bool,
+    /// Appended by `cargo bench`; `cargo test --benches` runs the binary without it.
+    #[arg(long, hide = true)]
+    bench: bool,
+    /// Run as the ceiling server (the bench starts itself this way).
+    #[arg(long, hide = true)]
+    serve_ceiling: bool,
+    /// cargo bench's name filter, meant for all benches.
+    filters: Vec<String>,
+}
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Mode {
     /// Protocol 2025-11-25 with an `Mcp-Session-Id`.
     Session,
@@ -165,124 +200,63 @@ struct Options {
 }
 
 impl Options {
-    /// Env vars give defaults, flags override them. `Ok(None)` means "nothing to do".
-    fn parse(args: &[String]) -> anyhow::Result<Option<Self>> {
-        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let mut warmup = env("MCP_LOAD_WARMUP_SECS").map_or(Ok(2.0), |v| parse_secs(&v))?;
-        let mut duration = env("MCP_LOAD_DURATION_SECS").map_or(Ok(10.0), |v| parse_secs(&v))?;
-        let mut conns = env("MCP_LOAD_CONNS").map_or(Ok(vec![1, 16]), |v| parse_conns(&v))?;
-        let mut modes = env("MCP_LOAD_MODES")
-            .map_or(Ok(vec![Mode::Session, Mode::Stateless]), |v| {
-                parse_modes(&v)
-            })?;
-        let mut rounds = env("MCP_LOAD_ROUNDS").map_or(Ok(1), |v| parse_rounds(&v))?;
-        let mut max_requests = env("MCP_LOAD_MAX_REQUESTS").map_or(Ok(2_000_000), |v| {
-            v.trim().parse::<u64>().context("MCP_LOAD_MAX_REQUESTS")
-        })?;
-        let mut ceiling_only = false;
-        let mut smoke = false;
-        let mut bench_flag = false;
-        let mut filters = Vec::new();
-
-        let mut it = args.iter();
-        while let Some(arg) = it.next() {
-            let mut value = |flag: &str| {
-                it.next()
-                    .cloned()
-                    .ok_or_else(|| anyhow!("{flag} needs a value"))
-            };
-            match arg.as_str() {
-                // cargo bench appends --bench; cargo test runs the binary without it.
-                "--bench" => bench_flag = true,
-                "--ceiling-only" => ceiling_only = true,
-                "--smoke" => smoke = true,
-                "--warmup" => warmup = parse_secs(&value("--warmup")?)?,
-                "--duration" => duration = parse_secs(&value("--duration")?)?,
-                "--conns" => conns = parse_conns(&value("--conns")?)?,
-                "--modes" => modes = parse_modes(&value("--modes")?)?,
-                "--rounds" => rounds = parse_rounds(&value("--rounds")?)?,
-                "--max-requests" => {
-                    max_requests = value("--max-requests")?.parse().context("--max-requests")?
-                }
-                "-h" | "--help" => {
-                    println!("{USAGE}");
-                    return Ok(None);
-                }
-                flag if flag.starts_with('-') => bail!("unknown option {flag}"),
-                // A positional argument is cargo bench's name filter meant for all benches.
-                filter => filters.push(filter.to_owned()),
-            }
+    /// What to run, from the flags; `None` means "nothing to do" (another bench's filter).
+    fn from_args(args: Args) -> Option<Self> {
+        if !args.filters.is_empty() && !args.filters.iter().any(|f| BENCH_NAME.contains(f.as_str()))
+        {
+            eprintln!(
+                "{BENCH_NAME}: filter {:?} does not match; skipped",
+                args.filters
+            );
+            return None;
         }
-        if !filters.is_empty() && !filters.iter().any(|f| BENCH_NAME.contains(f.as_str())) {
-            eprintln!("{BENCH_NAME}: filter {filters:?} does not match; skipped");
-            return Ok(None);
-        }
-        if duration <= 0.0 {
-            bail!("duration must be positive");
-        }
-        if !bench_flag {
-            // Under `cargo test --benches` only prove the harness works: short and self-contained.
-            smoke = true;
-        }
-        if smoke {
-            return Ok(Some(Self {
+        // Under `cargo test --benches` only prove the harness works: short and self-contained.
+        if args.smoke || !args.bench {
+            return Some(Self {
                 warmup: Duration::ZERO,
                 duration: Duration::from_millis(300),
                 conns: vec![1, 2],
-                modes,
+                modes: args.modes,
                 rounds: 1,
-                max_requests,
+                max_requests: args.max_requests,
                 ceiling_only: true,
                 smoke: true,
-            }));
+            });
         }
-        Ok(Some(Self {
-            warmup: Duration::from_secs_f64(warmup),
-            duration: Duration::from_secs_f64(duration),
-            conns,
-            modes,
-            rounds,
-            max_requests,
-            ceiling_only,
-            smoke,
-        }))
-    }
-}
-
-fn parse_secs(s: &str) -> anyhow::Result<f64> {
-    let secs: f64 = s
-        .trim()
-        .parse()
-        .with_context(|| format!("bad seconds {s:?}"))?;
-    if !secs.is_finite() || !(0.0..=3600.0).contains(&secs) {
-        bail!("seconds out of range (0..=3600): {s}");
-    }
-    Ok(secs)
-}
-
-fn parse_conns(s: &str) -> anyhow::Result<Vec<usize>> {
-    let conns = s
-        .split(',')
-        .map(|c| {
-            c.trim()
-                .parse::<usize>()
-                .with_context(|| format!("bad count {c:?}"))
+        Some(Self {
+            warmup: Duration::from_secs_f64(args.warmup),
+            duration: Duration::from_secs_f64(args.duration),
+            conns: args.conns,
+            modes: args.modes,
+            rounds: usize::from(args.rounds),
+            max_requests: args.max_requests,
+            ceiling_only: args.ceiling_only,
+            smoke: false,
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    if conns.is_empty() || conns.iter().any(|&c| c == 0 || c > 1024) {
-        bail!("connection counts must be in 1..=1024: {s}");
     }
-    Ok(conns)
 }
 
-fn parse_modes(s: &str) -> anyhow::Result<Vec<Mode>> {
-    s.split(',')
-        .map(|m| match m.trim() {
-            "session" => Ok(Mode::Session),
-            "stateless" => Ok(Mode::Stateless),
-            other => bail!("unknown mode {other:?} (session, stateless)"),
-        })
-        .collect()
+fn seconds(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && (0.0..=3600.0).contains(&secs) => Ok(secs),
+        _ => Err(format!("seconds must be within 0..=3600, got {s:?}")),
+    }
+}
+
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    let secs = seconds(s)?;
+    if secs > 0.0 {
+        Ok(secs)
+    } else {
+        Err("the measured duration must be positive".into())
+    }
+}
+
+fn connections(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=1024).contains(&n) => Ok(n),
+        _ => Err(format!("connection counts must be in 1..=1024, got {s:?}")),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -993,13 +967,6 @@ fn median(sorted: &[f64]) -> Option<f64> {
         0 => None,
         _ if n % 2 == 1 => Some(sorted[n / 2]),
         _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
-    }
-}
-
-fn parse_rounds(value: &str) -> anyhow::Result<usize> {
-    match value.trim().parse::<usize>() {
-        Ok(n) if (1..=100).contains(&n) => Ok(n),
-        _ => bail!("rounds must be a whole number from 1 to 100, got {value:?}"),
     }
 }
 
