@@ -5,6 +5,7 @@
 //!
 //! `cargo bench --bench assistant_latency` first prints p50/p99 per call from a plain timing
 //! loop (criterion reports means and intervals, not tail percentiles), then runs criterion.
+#![allow(clippy::print_stdout)] // a bench reports on stdout
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -125,9 +126,17 @@ impl Lcg {
 fn generated(dir: &std::path::Path, n: usize) -> Catalog {
     let tools = dir.join("tools");
     std::fs::create_dir_all(&tools).expect("create tools dir");
+    // The demo's `[assistant]` vocabulary rides along, so each word costs what it costs in a
+    // workflow that has one.
+    let demo_manifest = include_str!("../workflow.toml");
+    let vocabulary = demo_manifest
+        .find("[assistant]")
+        .map_or("", |at| &demo_manifest[at..]);
     std::fs::write(
         dir.join("workflow.toml"),
-        "name = \"generated\"\ndescription = \"A generated workflow for latency benchmarks.\"\n",
+        format!(
+            "name = \"generated\"\ndescription = \"A generated workflow for latency benchmarks.\"\n\n{vocabulary}"
+        ),
     )
     .expect("write manifest");
     let mut rng = Lcg(0x5eed);
@@ -174,7 +183,7 @@ fn generated(dir: &std::path::Path, n: usize) -> Catalog {
         std::fs::write(tools.join(format!("{name}.toml")), toml).expect("write command");
     }
     let source = WorkflowSource::from_dir(dir).expect("generated workflow reads");
-    flowmcp::app::check(&source).expect("generated workflow loads")
+    flowmcp::check_workflow(&source).expect("generated workflow loads")
 }
 
 fn capitalise(word: &str) -> String {
@@ -221,7 +230,7 @@ fn percentiles(label: &str, texts: &[String], rounds: usize, call: &mut dyn FnMu
 }
 
 fn report_percentiles() {
-    let demo = flowmcp::app::check(&WorkflowSource::embedded()).expect("demo loads");
+    let demo = flowmcp::check_workflow(&WorkflowSource::embedded()).expect("demo loads");
     let demo_assistant = Assistant::new(&demo);
     let demo_texts: Vec<String> = DEMO.iter().map(|s| s.to_string()).collect();
     percentiles("demo (15 commands)", &demo_texts, 2_000, &mut |text| {
@@ -258,14 +267,14 @@ fn report_percentiles() {
 
 fn bench(c: &mut Criterion) {
     report_percentiles();
-    let demo = flowmcp::app::check(&WorkflowSource::embedded()).expect("demo loads");
+    let demo = flowmcp::check_workflow(&WorkflowSource::embedded()).expect("demo loads");
     let demo_assistant = Assistant::new(&demo);
     c.bench_function("understand/demo, 10 utterances", |b| {
         b.iter(|| {
             for text in DEMO {
                 black_box(demo_assistant.understand(&demo, black_box(text), &|_| true));
             }
-        })
+        });
     });
     let dir = tempfile::tempdir().expect("temp dir");
     let big = generated(dir.path(), 1_000);
@@ -276,7 +285,7 @@ fn bench(c: &mut Criterion) {
             for text in &texts {
                 black_box(big_assistant.understand(&big, black_box(text), &|_| true));
             }
-        })
+        });
     });
 }
 

@@ -3,15 +3,16 @@
 //! (a CommandOutput and two trace events). Prints turns/s; no assertion.
 //!
 //! `cargo bench --bench store_turns` (TURNS=200000 to change the count per run).
+#![allow(clippy::print_stdout)] // a bench reports on stdout
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use flowmcp::session::ChannelId;
-use flowmcp::store::Db;
-use flowmcp::store::conversations::{
-    ConversationStore, Direction, RocksConversationStore, TraceEvent, Turn, TurnMode,
+use flowmcp::domain::{
+    ChannelId, CommandOutput, CommandResponse, Direction, TraceEvent, Turn, TurnMode,
 };
+use flowmcp::store::rocks::{COLUMN_FAMILIES, Db, RocksStore};
+use flowmcp::store::{ConversationStore, PendingUpdate, WriteWait};
 use serde_json::json;
 
 fn turn(channel: &str, turn_id: u64) -> Turn {
@@ -39,11 +40,13 @@ fn turn(channel: &str, turn_id: u64) -> Turn {
         turn_id,
         mode: TurnMode::Action,
         user_query: "get_order_details {\"order_id\":\"#W2611340\"}".into(),
-        command_output: json!({
-            "command_responses": [{"response": answer, "success": true, "artifacts": {}, "next_actions": [], "recommendations": []}],
-            "workflow_name": "retail", "context": "*", "command_name": "get_order_details",
-            "command_parameters": {"order_id": "#W2611340"}
-        }),
+        command_output: CommandOutput {
+            command_responses: vec![CommandResponse::ok(answer)],
+            workflow_name: "retail".into(),
+            context: "*".into(),
+            command_name: "get_order_details".into(),
+            command_parameters: parameters.clone(),
+        },
         traces: vec![
             event(Direction::AgentToWorkflow, 1, ""),
             event(Direction::WorkflowToAgent, 2, answer),
@@ -59,8 +62,8 @@ fn run(threads: usize, total: u64) -> f64 {
         std::process::id()
     ));
     let _ = std::fs::remove_dir_all(&dir);
-    let store = Arc::new(RocksConversationStore::new(
-        Db::open(&dir).expect("open RocksDB"),
+    let store = Arc::new(RocksStore::new(
+        Db::open(&dir, COLUMN_FAMILIES).expect("open RocksDB"),
     ));
     let per_thread = total / threads as u64;
     let channels: Vec<ChannelId> = (0..threads)
@@ -79,7 +82,9 @@ fn run(threads: usize, total: u64) -> f64 {
             let store = store.clone();
             scope.spawn(move || {
                 for turn in turns {
-                    store.append_turn(channel, 1, turn).expect("append");
+                    store
+                        .append_turn(channel, 1, turn, PendingUpdate::Keep, WriteWait::Block)
+                        .expect("append");
                 }
             });
         }

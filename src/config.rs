@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 
 use crate::cli::{AuthMode, GlobalArgs, ServeArgs};
-use crate::session::ChannelId;
+use crate::domain::{ChannelId, parse_user_id};
 
 /// The channel of stdio and `--auth none` requests when `--channel` is not given.
 pub const DEFAULT_CHANNEL: &str = "local";
@@ -33,11 +33,12 @@ impl Settings {
         let data_dir = data_dir(args)?;
         let channel = ChannelId::parse(args.channel.as_deref().unwrap_or(DEFAULT_CHANNEL))
             .context("invalid --channel")?;
-        if let Some(user) = &args.user
-            && (user.is_empty() || user.len() > 128 || user.chars().any(char::is_control))
-        {
-            bail!("invalid --user: 1 to 128 printable characters");
-        }
+        let user = args
+            .user
+            .as_deref()
+            .map(parse_user_id)
+            .transpose()
+            .context("invalid --user")?;
         Ok(Self {
             workflow: args
                 .workflow
@@ -45,7 +46,7 @@ impl Settings {
                 .map_or(WorkflowChoice::Embedded, WorkflowChoice::Dir),
             data_dir,
             channel,
-            user: args.user.clone(),
+            user,
         })
     }
 }

@@ -5,7 +5,7 @@
 
 use tracing_subscriber::EnvFilter;
 
-pub fn init() {
+pub(crate) fn init() {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn"));
     let _ = tracing_subscriber::fmt()

@@ -1,4 +1,5 @@
-//! Assistant mode end to end over real MCP (streamable HTTP and stdio) and real RocksDB:
+//! Assistant mode end to end over real MCP (in memory, and stdio and streamable HTTP where the
+//! transport matters) and real RocksDB:
 //! explicit and natural-language requests, the clarification dialog (choose by number, fill
 //! missing parameters, abort, resume after a restart), contexts and built-ins, elicitation,
 //! the turn lock, and bad input answered clearly.
@@ -9,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{TestServer, is_error, output, text};
+use common::{InProcess, TestServer, is_error, output, text};
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, ElicitRequestParams,
     ElicitResult, ElicitationAction, ErrorData, Implementation,
@@ -101,6 +102,16 @@ impl ClientHandler for Recorder {
     }
 }
 
+/// The workflow (default: the demo) served in this process, a client with `handler`.
+async fn in_process_client(
+    data_dir: &Path,
+    workflow: Option<&str>,
+    handler: Recorder,
+) -> RunningService<RoleClient, Recorder> {
+    let server = InProcess::open(data_dir, workflow.map(Path::new));
+    server.client_with(handler).await
+}
+
 async fn stdio_client(
     data_dir: &Path,
     workflow: Option<&str>,
@@ -120,9 +131,9 @@ async fn stdio_client(
 }
 
 #[tokio::test]
-async fn explicit_and_natural_requests_run_commands_over_http() {
+async fn explicit_and_natural_requests_run_commands() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::demo(dir.path()).await;
+    let server = InProcess::demo(dir.path());
     let c = server.client().await;
 
     let result = ask(&c, "get_order_details order_id=#W2611340").await;
@@ -186,22 +197,12 @@ async fn explicit_and_natural_requests_run_commands_over_http() {
         "{}",
         text(&result)
     );
-
-    // The stateless era reaches the same engine.
-    let s = server.stateless_client().await;
-    let result = ask(&s, "what can I do?").await;
-    assert_eq!(ran(&result).0, "what_can_i_do");
-    assert!(
-        text(&result).contains("cancel_pending_order"),
-        "{}",
-        text(&result)
-    );
 }
 
 #[tokio::test]
 async fn missing_parameters_are_asked_then_filled_and_abort_leaves_the_dialog() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::demo(dir.path()).await;
+    let server = InProcess::demo(dir.path());
     let c = server.client().await;
 
     let result = ask(&c, "/cancel_pending_order").await;
@@ -357,7 +358,7 @@ async fn expect_chosen(peer: &Peer<RoleClient>, words: &str, want: &str) {
 #[tokio::test]
 async fn the_order_status_decides_what_the_words_cannot() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::demo(dir.path()).await;
+    let server = InProcess::demo(dir.path());
     let c = server.client().await;
     let resize = |order: &str| format!("I'd like a different size of the shirt from {order}");
 
@@ -439,7 +440,7 @@ async fn contexts_built_ins_and_tools_that_follow_the_context() {
     let dir = tempfile::tempdir().expect("tempdir");
     let tickets = tickets_dir();
     let recorder = Recorder::default();
-    let c = stdio_client(dir.path(), Some(&tickets), recorder.clone()).await;
+    let c = in_process_client(dir.path(), Some(&tickets), recorder.clone()).await;
     let tool_names = |tools: Vec<rmcp::model::Tool>| -> Vec<String> {
         tools.into_iter().map(|t| t.name.to_string()).collect()
     };
@@ -509,7 +510,7 @@ async fn missing_parameters_go_through_elicitation_when_the_client_can() {
         asked: Some(asked_tx),
         ..Recorder::default()
     };
-    let c = stdio_client(dir.path(), None, recorder).await;
+    let c = in_process_client(dir.path(), None, recorder).await;
     let result = ask(&c, "/cancel_pending_order").await;
     assert_eq!(
         ran(&result),
@@ -534,7 +535,7 @@ async fn missing_parameters_go_through_elicitation_when_the_client_can() {
         elicitation: true,
         ..Recorder::default()
     };
-    let c = stdio_client(dir.path(), None, recorder).await;
+    let c = in_process_client(dir.path(), None, recorder).await;
     let result = ask(&c, "/cancel_pending_order").await;
     assert!(text(&result).contains("Cancelled"), "{}", text(&result));
     let result = ask(&c, "get_order_details order_id=#W2611340").await;
@@ -558,7 +559,7 @@ async fn a_second_turn_while_one_runs_is_refused() {
         hold: Some(hold.clone()),
         ..Recorder::default()
     };
-    let c = stdio_client(dir.path(), None, recorder).await;
+    let c = in_process_client(dir.path(), None, recorder).await;
     let peer = c.peer().clone();
     // The first turn waits on the user (an elicitation held open) with the lock taken.
     let first = tokio::spawn(async move { ask(&peer, "/cancel_pending_order").await });
@@ -587,7 +588,7 @@ async fn a_second_turn_while_one_runs_is_refused() {
 #[tokio::test]
 async fn bad_input_is_answered_clearly_and_changes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::demo(dir.path()).await;
+    let server = InProcess::demo(dir.path());
     let c = server.client().await;
     let result = ask(&c, "abort").await;
     assert!(text(&result).contains("no question"), "{}", text(&result));
@@ -643,7 +644,7 @@ async fn bad_input_is_answered_clearly_and_changes_nothing() {
 #[tokio::test]
 async fn informational_built_ins_keep_the_question_and_a_number_picks_an_enum_value() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::demo(dir.path()).await;
+    let server = InProcess::demo(dir.path());
     let c = server.client().await;
     let result = ask(&c, "/cancel_pending_order #W2611340").await;
     assert!(
@@ -738,4 +739,14 @@ async fn the_stateless_era_asks_through_input_required_and_takes_the_retry() {
         .map(|t| t.iter().filter_map(|t| t["turn_id"].as_u64()).collect())
         .unwrap_or_default();
     assert_eq!(turn_ids, [1]);
+
+    // Built-ins reach the same engine in this era too.
+    let s = server.stateless_client().await;
+    let result = ask(&s, "what can I do?").await;
+    assert_eq!(ran(&result).0, "what_can_i_do");
+    assert!(
+        text(&result).contains("cancel_pending_order"),
+        "{}",
+        text(&result)
+    );
 }

@@ -1,16 +1,15 @@
-//! Channels, turns and conversations over real MCP and real RocksDB: every acknowledged turn
-//! is stored with its traces, conversations are per channel, and a kill -9 loses nothing
-//! that was answered.
+//! Channels, turns and conversations: every acknowledged turn is stored with its traces
+//! (MCP in memory, real RocksDB), conversations are per channel (the engine on its fixture,
+//! the in-memory store), and a kill -9 of a real server loses nothing that was answered.
 
 mod common;
 
-use std::path::Path;
-
-use common::{TestServer, action, call, is_error, text};
+use common::{InProcess, TestServer, action, call, engine_app, is_error, text};
 use flowmcp::app::App;
-use flowmcp::config::{Settings, WorkflowChoice};
-use flowmcp::exec::Caller;
-use flowmcp::session::ChannelId;
+use flowmcp::app::requests::{
+    ActivateConversation, GetAllConversations, PerformAction, PostFeedback,
+};
+use flowmcp::domain::{Caller, ChannelId};
 use rmcp::model::ReadResourceRequestParams;
 use serde_json::{Value, json};
 
@@ -29,7 +28,7 @@ async fn read_conversation(client: &common::Client, id: u64) -> Value {
 #[tokio::test]
 async fn actions_are_recorded_as_turns_with_traces() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::demo(dir.path()).await;
+    let server = InProcess::demo(dir.path());
     let c = server.client().await;
     action(&c, "get_order_details", json!({"order_id": "#W2611340"})).await;
     call(
@@ -72,7 +71,7 @@ async fn actions_are_recorded_as_turns_with_traces() {
 #[tokio::test]
 async fn conversation_tools_save_list_activate_and_take_feedback() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::demo(dir.path()).await;
+    let server = InProcess::demo(dir.path());
     let c = server.client().await;
 
     let empty = call(&c, "new_conversation", json!({})).await;
@@ -176,7 +175,7 @@ async fn conversation_tools_save_list_activate_and_take_feedback() {
 #[tokio::test]
 async fn parallel_actions_on_one_channel_all_run_and_are_all_recorded() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::demo(dir.path()).await;
+    let server = InProcess::demo(dir.path());
     let c = server.client().await;
     // Concurrent tools/call requests on one MCP session, as LLM clients send them.
     let mut tasks = tokio::task::JoinSet::new();
@@ -279,22 +278,20 @@ async fn a_kill_loses_no_acknowledged_turn_and_the_conversation_resumes() {
     c.cancel().await.expect("close");
 }
 
-fn open(data_dir: &Path) -> App {
-    App::open(&Settings {
-        workflow: WorkflowChoice::Embedded,
-        data_dir: data_dir.to_path_buf(),
-        channel: ChannelId::parse("local").expect("channel"),
-        user: None,
-    })
-    .expect("open")
+/// `perform_action` of `command` with `parameters`, the default timeout.
+fn action_request(command: &str, parameters: Value) -> PerformAction {
+    PerformAction {
+        command_name: command.into(),
+        parameters,
+        timeout_seconds: None,
+    }
 }
 
 /// A direct action that must succeed.
 async fn calculate(app: &App, who: &Caller, expression: &str) {
     app.perform_action(
         who,
-        "calculate",
-        Some(&json!({"expression": expression})),
+        action_request("calculate", json!({"expression": expression})),
         None,
     )
     .await
@@ -302,22 +299,25 @@ async fn calculate(app: &App, who: &Caller, expression: &str) {
 }
 
 fn caller(channel: &str) -> Caller {
-    Caller {
-        channel_id: ChannelId::parse(channel).expect("channel"),
-        user_id: Some(format!("user-of-{channel}")),
-    }
+    Caller::new(
+        ChannelId::parse(channel).expect("channel"),
+        Some(format!("user-of-{channel}")),
+    )
 }
 
 #[tokio::test]
 async fn two_channels_never_see_each_others_conversations() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let app = open(dir.path());
+    let app = engine_app();
     let (alice, bob) = (caller("alice"), caller("bob"));
     calculate(&app, &alice, "1+1").await;
     app.new_conversation(&alice).await.expect("alice saves");
-    app.perform_action(&bob, "list_all_product_types", None, None)
-        .await
-        .expect("bob acts");
+    app.perform_action(
+        &bob,
+        action_request("find_user_by_email", json!({"email": "ada@example.com"})),
+        None,
+    )
+    .await
+    .expect("bob acts");
 
     let (_, alice_turns) = app
         .conversation_turns(&alice, 1)
@@ -327,10 +327,7 @@ async fn two_channels_never_see_each_others_conversations() {
     assert_eq!(alice_turns.len(), 1);
     assert_eq!(bob_turns.len(), 1);
     assert_eq!(alice_turns[0].traces[0].command_name, "calculate");
-    assert_eq!(
-        bob_turns[0].traces[0].command_name,
-        "list_all_product_types"
-    );
+    assert_eq!(bob_turns[0].traces[0].command_name, "find_user_by_email");
     assert_eq!(
         bob_turns[0].traces[0].user_id.as_deref(),
         Some("user-of-bob")
@@ -339,8 +336,14 @@ async fn two_channels_never_see_each_others_conversations() {
         app.conversation_turns(&bob, 2).await.is_err(),
         "bob has no conversation 2"
     );
-    let alice_list = app.list_conversations(&alice, None).await.expect("list");
-    let bob_list = app.list_conversations(&bob, None).await.expect("list");
+    let alice_list = app
+        .list_conversations(&alice, GetAllConversations::default())
+        .await
+        .expect("list");
+    let bob_list = app
+        .list_conversations(&bob, GetAllConversations::default())
+        .await
+        .expect("list");
     // Alice saved conversation 1 (her new, empty conversation 2 is not listed yet); Bob's
     // conversation 1 is active with one turn.
     assert_eq!(
@@ -369,28 +372,23 @@ async fn two_channels_never_see_each_others_conversations() {
 
 #[tokio::test]
 async fn feedback_activate_and_new_conversation_take_the_turn_lock() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let app = open(dir.path());
+    let app = engine_app();
     let alice = caller("alice");
     calculate(&app, &alice, "1+1").await;
-    let session = app
-        .sessions()
-        .get(&alice.channel_id)
-        .await
-        .expect("session");
+    let session = app.session(&alice.channel_id).await.expect("session");
     let held = session.turn_lock.try_begin("alice").expect("free");
     for err in [
         app.new_conversation(&alice)
             .await
             .err()
             .map(|e| e.to_string()),
-        app.activate_conversation(&alice, 1)
+        app.activate_conversation(&alice, ActivateConversation { conversation_id: 1 })
             .await
             .err()
             .map(|e| e.to_string()),
         app.post_feedback(
             &alice,
-            flowmcp::app::conversations::FeedbackInput {
+            PostFeedback {
                 nl_feedback: Some("x".into()),
                 ..Default::default()
             },
@@ -411,9 +409,8 @@ async fn feedback_activate_and_new_conversation_take_the_turn_lock() {
 }
 
 #[tokio::test]
-async fn idle_sessions_leave_memory_but_not_disk() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let app = open(dir.path());
+async fn idle_sessions_leave_memory_but_not_the_store() {
+    let app = engine_app();
     let alice = caller("alice");
     calculate(&app, &alice, "1+1").await;
     assert_eq!(app.sessions().len(), 1);

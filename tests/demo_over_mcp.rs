@@ -1,10 +1,11 @@
-//! Every demo command over real MCP (HTTP), each answer checked; changes survive a restart.
+//! Every demo command over real MCP (in memory), each answer checked; changes survive a
+//! kill -9 of a real server and its restart.
 //!
 //! Ids are the demo's planted records (see `src/demo/generate.rs`, module `planted`).
 
 mod common;
 
-use common::{TestServer, call, is_error, output, text};
+use common::{InProcess, TestServer, call, is_error, output, text};
 use serde_json::json;
 
 /// Call a tool that must succeed; return its text.
@@ -34,7 +35,7 @@ async fn refused(client: &common::Client, tool: &str, args: serde_json::Value) -
 #[tokio::test]
 async fn every_demo_command_answers_over_mcp() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::demo(dir.path()).await;
+    let server = InProcess::demo(dir.path());
     let c = server.client().await;
 
     let t = ok(

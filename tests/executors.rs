@@ -1,38 +1,49 @@
-//! The exec and template executors through the real engine (`App`), on a fixture workflow
-//! whose script misbehaves in every way a real one can.
+//! The exec and template executors through the real engine (`App`, its conversations in the
+//! in-memory store), on a fixture workflow whose script misbehaves in every way a real one can.
 
 use std::path::Path;
 
-use flowmcp::app::{ActionError, App};
-use flowmcp::config::{Settings, WorkflowChoice};
-use flowmcp::exec::Caller;
-use flowmcp::session::ChannelId;
-use serde_json::{Value, json};
+use flowmcp::app::requests::{self, PerformAction};
+use flowmcp::app::{App, EngineError};
+use flowmcp::domain::{Caller, ChannelId, CommandResponse};
+use flowmcp::workflow::WorkflowSource;
+use serde_json::{Map, Value, json};
 
 fn fixture() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/exec")
 }
 
-fn open(data_dir: &Path) -> App {
-    App::open(&Settings {
-        workflow: WorkflowChoice::Dir(fixture()),
-        data_dir: data_dir.to_path_buf(),
-        channel: ChannelId::parse("exec-test").expect("valid channel"),
-        user: None,
-    })
-    .expect("fixture workflow loads")
+/// The engine on the workflow folder `dir`, conversations kept in memory.
+fn open_dir(dir: &Path) -> App {
+    let source = WorkflowSource::from_dir(dir).expect("workflow readable");
+    App::builder(source)
+        .in_memory()
+        .open()
+        .expect("workflow loads")
+}
+
+fn open() -> App {
+    open_dir(&fixture())
 }
 
 fn caller() -> Caller {
-    Caller {
-        channel_id: ChannelId::parse("exec-test").expect("valid channel"),
-        user_id: Some("tester".into()),
+    Caller::new(
+        ChannelId::parse("exec-test").expect("valid channel"),
+        Some("tester".into()),
+    )
+}
+
+fn request(command: &str, parameters: Value) -> PerformAction {
+    PerformAction {
+        command_name: command.into(),
+        parameters,
+        timeout_seconds: None,
     }
 }
 
-async fn run(app: &App, command: &str, params: Value) -> flowmcp::exec::output::CommandResponse {
+async fn run(app: &App, command: &str, params: Value) -> CommandResponse {
     let outcome = app
-        .perform_action(&caller(), command, Some(&params), None)
+        .perform_action(&caller(), request(command, params), None)
         .await
         .expect("action accepted");
     // The stored JSON read back as the typed response: also checks that it is the same shape.
@@ -42,8 +53,7 @@ async fn run(app: &App, command: &str, params: Value) -> flowmcp::exec::output::
 
 #[tokio::test]
 async fn exec_reads_a_json_command_response_and_runs_in_the_workflow_folder() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let app = open(dir.path());
+    let app = open();
     let response = run(&app, "echo_json", json!({"word": "hi"})).await;
     assert!(response.success, "{response:?}");
     assert_eq!(response.response, "got hi");
@@ -57,16 +67,14 @@ async fn exec_reads_a_json_command_response_and_runs_in_the_workflow_folder() {
 
 #[tokio::test]
 async fn exec_takes_plain_text_as_a_successful_answer() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let response = run(&open(dir.path()), "echo_text", json!({"word": "yo"})).await;
+    let response = run(&open(), "echo_text", json!({"word": "yo"})).await;
     assert!(response.success);
     assert_eq!(response.response, "plain yo");
 }
 
 #[tokio::test]
 async fn exec_nonzero_exit_is_a_failure_carrying_the_stderr_tail() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let response = run(&open(dir.path()), "fail_exit", json!({})).await;
+    let response = run(&open(), "fail_exit", json!({})).await;
     assert!(!response.success);
     assert!(
         response.response.contains("exit code 3"),
@@ -82,8 +90,7 @@ async fn exec_nonzero_exit_is_a_failure_carrying_the_stderr_tail() {
 
 #[tokio::test]
 async fn exec_json_with_success_false_is_a_failure() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let response = run(&open(dir.path()), "report_failure", json!({})).await;
+    let response = run(&open(), "report_failure", json!({})).await;
     assert!(!response.success);
     assert_eq!(response.response, "no such thing");
 }
@@ -93,7 +100,7 @@ async fn exec_timeout_fails_and_kills_the_child() {
     let dir = tempfile::tempdir().expect("tempdir");
     let pid_file = dir.path().join("pid");
     let response = run(
-        &open(dir.path()),
+        &open(),
         "sleepy",
         json!({"pid_file": pid_file.to_string_lossy()}),
     )
@@ -125,8 +132,7 @@ async fn exec_timeout_fails_and_kills_the_child() {
 
 #[tokio::test]
 async fn exec_output_over_the_cap_is_a_failure() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let response = run(&open(dir.path()), "chatty", json!({})).await;
+    let response = run(&open(), "chatty", json!({})).await;
     assert!(!response.success);
     assert!(
         response.response.contains("more than 1000 bytes"),
@@ -137,8 +143,7 @@ async fn exec_output_over_the_cap_is_a_failure() {
 
 #[tokio::test]
 async fn exec_missing_program_is_a_failure_naming_it() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let response = run(&open(dir.path()), "missing_program", json!({})).await;
+    let response = run(&open(), "missing_program", json!({})).await;
     assert!(!response.success);
     assert!(
         response.response.contains("no-such-program-here"),
@@ -149,10 +154,9 @@ async fn exec_missing_program_is_a_failure_naming_it() {
 
 #[tokio::test]
 async fn template_fills_parameters_and_defaults() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let app = open(dir.path());
+    let app = open();
     let outcome = app
-        .perform_action(&caller(), "greet", Some(&json!({"name": "Ada"})), None)
+        .perform_action(&caller(), request("greet", json!({"name": "Ada"})), None)
         .await
         .expect("accepted");
     assert_eq!(
@@ -167,45 +171,50 @@ async fn template_fills_parameters_and_defaults() {
 
 #[tokio::test]
 async fn bad_input_is_refused_before_anything_runs() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let app = open(dir.path());
+    let app = open();
     let err = app
         .perform_action(
             &caller(),
-            "greet",
-            Some(&json!({"name": 5, "color": "red"})),
+            request("greet", json!({"name": 5, "color": "red"})),
             None,
         )
         .await
         .expect_err("invalid");
     let message = err.to_string();
-    assert!(matches!(err, ActionError::InvalidParams { .. }));
+    assert!(matches!(err, EngineError::InvalidParams { .. }));
+    assert_eq!(err.status(), 422);
     assert!(message.contains("name: must be a string"), "{message}");
     assert!(message.contains("color: unknown parameter"), "{message}");
 
     let err = app
-        .perform_action(&caller(), "gret", Some(&json!({})), None)
+        .perform_action(&caller(), request("gret", json!({})), None)
         .await
         .expect_err("unknown");
     assert!(err.to_string().contains("did you mean \"greet\""), "{err}");
+    assert_eq!(err.status(), 404);
 
-    let err = app
-        .perform_action(&caller(), "greet", Some(&json!({"name": "x"})), Some(0))
+    // A timeout out of bounds never becomes a request.
+    let mut args = Map::new();
+    args.insert("command_name".into(), json!("greet"));
+    args.insert("timeout_seconds".into(), json!(0));
+    let err = requests::parse::<PerformAction>(args).expect_err("bad timeout");
+    assert!(
+        matches!(&err, EngineError::InvalidField { field, .. } if field == "timeout_seconds"),
+        "{err}"
+    );
+    let (_, turns) = app
+        .conversation_turns(&caller(), 1)
         .await
-        .expect_err("bad timeout");
-    assert!(matches!(err, ActionError::InvalidTimeout(0)));
+        .expect("conversation");
+    assert!(
+        turns.is_empty(),
+        "refused requests store nothing: {turns:?}"
+    );
 }
 
 #[tokio::test]
 async fn the_hello_example_runs_its_script() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let app = App::open(&Settings {
-        workflow: WorkflowChoice::Dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hello")),
-        data_dir: dir.path().to_path_buf(),
-        channel: ChannelId::parse("hello").expect("valid channel"),
-        user: None,
-    })
-    .expect("examples/hello loads");
+    let app = open_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hello"));
     let sum = run(
         &app,
         "add_two_numbers",

@@ -7,9 +7,8 @@ use std::path::Path;
 
 use flowmcp::app::App;
 use flowmcp::assistant::IntentDecision;
-use flowmcp::config::{Settings, WorkflowChoice};
-use flowmcp::exec::Caller;
-use flowmcp::session::ChannelId;
+use flowmcp::domain::{Caller, ChannelId};
+use flowmcp::workflow::WorkflowSource;
 use serde_json::Map;
 
 /// A reader that logs every run to `log`, then answers: tickets ending in 0 are closed, in
@@ -64,10 +63,7 @@ fn write_workflow(dir: &Path, log: &Path) {
 }
 
 fn caller() -> Caller {
-    Caller {
-        channel_id: ChannelId::parse("route-test").expect("channel"),
-        user_id: None,
-    }
+    Caller::new(ChannelId::parse("route-test").expect("channel"), None)
 }
 
 fn runs(log: &Path) -> Vec<String> {
@@ -84,13 +80,11 @@ async fn an_exec_reader_decides_once_per_turn_and_a_failing_one_leaves_the_words
     let workflow = dir.path().join("workflow");
     let log = dir.path().join("reads.log");
     write_workflow(&workflow, &log);
-    let app = App::open(&Settings {
-        workflow: WorkflowChoice::Dir(workflow),
-        data_dir: dir.path().join("data"),
-        channel: ChannelId::parse("route-test").expect("channel"),
-        user: None,
-    })
-    .expect("workflow loads");
+    let source = WorkflowSource::from_dir(&workflow).expect("workflow readable");
+    let app = App::builder(source)
+        .in_memory()
+        .open()
+        .expect("workflow loads");
     let known = Map::new();
     let route = |text: &'static str| {
         let app = app.clone();

@@ -4,12 +4,11 @@
 use flowmcp::app::App;
 use flowmcp::assistant::Understanding;
 use flowmcp::config::{Settings, WorkflowChoice};
-use flowmcp::exec::Caller;
-use flowmcp::session::ChannelId;
+use flowmcp::domain::{Caller, ChannelId};
 use serde_json::Map;
 
-pub struct DemoApp {
-    pub app: App,
+pub(crate) struct DemoApp {
+    pub(crate) app: App,
     runtime: tokio::runtime::Runtime,
     caller: Caller,
     /// Holds the data dir until the bench ends.
@@ -17,10 +16,10 @@ pub struct DemoApp {
 }
 
 impl DemoApp {
-    pub fn open() -> Self {
+    pub(crate) fn open() -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let channel = ChannelId::parse("bench").expect("channel");
-        let app = App::open(&Settings {
+        let app = flowmcp::open_app(&Settings {
             workflow: WorkflowChoice::Embedded,
             data_dir: data_dir.path().to_path_buf(),
             channel: channel.clone(),
@@ -34,16 +33,13 @@ impl DemoApp {
         Self {
             app,
             runtime,
-            caller: Caller {
-                channel_id: channel,
-                user_id: None,
-            },
+            caller: Caller::new(channel, None),
             _data_dir: data_dir,
         }
     }
 
     /// `text` routed at the global context, every command available.
-    pub fn route(&self, text: &str) -> Understanding {
+    pub(crate) fn route(&self, text: &str) -> Understanding {
         self.runtime
             .block_on(self.app.route(&self.caller, text, &|_| true, &Map::new()))
     }

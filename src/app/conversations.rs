@@ -6,43 +6,12 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::App;
-use crate::exec::Caller;
-use crate::session::{TurnInProgress, now_ms};
-use crate::store::conversations::{
-    ConversationStore, ConversationSummary, Feedback, StoreError, Turn, summarize,
+use super::requests::{
+    ActivateConversation, GetAllConversations, Limit, MAX_FEEDBACK_BYTES, PostFeedback,
 };
-
-/// Bounds of `get_all_conversations`' `limit`.
-pub const LIMIT_RANGE: std::ops::RangeInclusive<u64> = 1..=100;
-/// Longest free-text feedback accepted (bytes).
-pub const MAX_FEEDBACK_BYTES: usize = 16 * 1024;
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConversationError {
-    #[error(transparent)]
-    TurnInProgress(#[from] TurnInProgress),
-    #[error("conversation not found with id {0}")]
-    UnknownConversation(u64),
-    #[error("no turns yet: there is nothing to give feedback on")]
-    NoTurns,
-    #[error("turn {0} not found in the active conversation")]
-    UnknownTurn(u64),
-    #[error("{0}")]
-    Invalid(String),
-    #[error("storage error: {0}")]
-    Store(StoreError),
-}
-
-impl From<StoreError> for ConversationError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::UnknownConversation(id) => Self::UnknownConversation(id),
-            StoreError::UnknownTurn(id) => Self::UnknownTurn(id),
-            other => Self::Store(other),
-        }
-    }
-}
+use super::{App, EngineError, blocking};
+use crate::domain::{Caller, ConversationSummary, Feedback, Turn, now_ms, summarize};
+use crate::store::StoreError;
 
 /// `{status, message?}` — the seed's answer to new_conversation, activate and feedback.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -61,34 +30,13 @@ impl StatusReply {
     }
 }
 
-/// What post_feedback carries.
-#[derive(Debug, Clone, Default)]
-pub struct FeedbackInput {
-    pub binary_or_numeric_score: Option<f64>,
-    pub nl_feedback: Option<String>,
-    pub turn_id: Option<u64>,
-}
-
-/// Run blocking store work off the async workers.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, ConversationError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| ConversationError::Store(StoreError::Internal(e.to_string())))?
-        .map_err(ConversationError::from)
-}
-
 impl App {
     /// Close the active conversation with a topic and summary derived from its turns and
     /// start the next one. An empty conversation is kept: "No turns to save".
-    pub async fn new_conversation(
-        &self,
-        caller: &Caller,
-    ) -> Result<StatusReply, ConversationError> {
-        let session = self.sessions().get(&caller.channel_id).await?;
+    pub async fn new_conversation(&self, caller: &Caller) -> Result<StatusReply, EngineError> {
+        let session = self.session(&caller.channel_id).await?;
         let _turn = session.turn_lock.try_begin(caller.channel_id.as_str())?;
-        let store = self.sessions().store().clone();
+        let store = self.store().clone();
         let channel = caller.channel_id.clone();
         let active = session.active_conversation();
         let closed = blocking(move || {
@@ -116,30 +64,26 @@ impl App {
     pub async fn list_conversations(
         &self,
         caller: &Caller,
-        limit: Option<u64>,
-    ) -> Result<Vec<ConversationSummary>, ConversationError> {
-        let limit = limit.unwrap_or(20);
-        if !LIMIT_RANGE.contains(&limit) {
-            return Err(ConversationError::Invalid(format!(
-                "limit must be between 1 and 100, not {limit}"
-            )));
-        }
+        request: GetAllConversations,
+    ) -> Result<Vec<ConversationSummary>, EngineError> {
+        let limit = request.limit.unwrap_or(Limit::DEFAULT).get();
         // Make sure the channel exists (first use creates conversation 1).
-        self.sessions().get(&caller.channel_id).await?;
-        let store = self.sessions().store().clone();
+        self.session(&caller.channel_id).await?;
+        let store = self.store().clone();
         let channel = caller.channel_id.clone();
-        blocking(move || store.list(&channel, limit as usize)).await
+        blocking(move || store.list(&channel, limit)).await
     }
 
-    /// Make `conversation_id` the active conversation; new turns go there.
+    /// Make the requested conversation the active one; new turns go there.
     pub async fn activate_conversation(
         &self,
         caller: &Caller,
-        conversation_id: u64,
-    ) -> Result<StatusReply, ConversationError> {
-        let session = self.sessions().get(&caller.channel_id).await?;
+        request: ActivateConversation,
+    ) -> Result<StatusReply, EngineError> {
+        let conversation_id = request.conversation_id;
+        let session = self.session(&caller.channel_id).await?;
         let _turn = session.turn_lock.try_begin(caller.channel_id.as_str())?;
-        let store = self.sessions().store().clone();
+        let store = self.store().clone();
         let channel = caller.channel_id.clone();
         let next = blocking(move || {
             let state = store.activate(&channel, conversation_id)?;
@@ -154,50 +98,57 @@ impl App {
     pub async fn post_feedback(
         &self,
         caller: &Caller,
-        input: FeedbackInput,
-    ) -> Result<StatusReply, ConversationError> {
-        if input.binary_or_numeric_score.is_none() && input.nl_feedback.is_none() {
-            return Err(ConversationError::Invalid(
-                "give binary_or_numeric_score, nl_feedback, or both".into(),
+        request: PostFeedback,
+    ) -> Result<StatusReply, EngineError> {
+        if request.binary_or_numeric_score.is_none() && request.nl_feedback.is_none() {
+            return Err(EngineError::invalid(
+                "binary_or_numeric_score",
+                "give binary_or_numeric_score, nl_feedback, or both",
             ));
         }
-        if input
+        if request
             .binary_or_numeric_score
             .is_some_and(|s| !s.is_finite())
         {
-            return Err(ConversationError::Invalid(
-                "binary_or_numeric_score must be a finite number".into(),
+            return Err(EngineError::invalid(
+                "binary_or_numeric_score",
+                "must be a finite number",
             ));
         }
-        if input
-            .nl_feedback
-            .as_ref()
-            .is_some_and(|t| t.len() > MAX_FEEDBACK_BYTES)
+        if let Some(text) = &request.nl_feedback
+            && text.len() > MAX_FEEDBACK_BYTES
         {
-            return Err(ConversationError::Invalid(format!(
-                "nl_feedback is longer than {MAX_FEEDBACK_BYTES} bytes"
-            )));
+            return Err(EngineError::TooLarge {
+                what: "nl_feedback",
+                size: text.len(),
+                limit: MAX_FEEDBACK_BYTES,
+            });
         }
-        let session = self.sessions().get(&caller.channel_id).await?;
+        let session = self.session(&caller.channel_id).await?;
         let _turn = session.turn_lock.try_begin(caller.channel_id.as_str())?;
-        let store = self.sessions().store().clone();
+        let store = self.store().clone();
         let channel = caller.channel_id.clone();
         let active = session.active_conversation();
         blocking(move || {
-            let turn_id = match input.turn_id {
+            let turn_id = match request.turn_id {
                 Some(id) => id,
                 None => match store.last_turn(&channel, active)? {
                     Some(turn) => turn.turn_id,
-                    None => return Ok(Err(ConversationError::NoTurns)),
+                    None => {
+                        return Ok(Err(EngineError::invalid(
+                            "turn_id",
+                            "no turns yet: there is nothing to give feedback on",
+                        )));
+                    }
                 },
             };
             let feedback = Feedback {
-                binary_or_numeric_score: input.binary_or_numeric_score,
-                nl_feedback: input.nl_feedback,
+                binary_or_numeric_score: request.binary_or_numeric_score,
+                nl_feedback: request.nl_feedback,
                 timestamp: now_ms(),
             };
             store.set_feedback(&channel, active, turn_id, feedback)?;
-            Ok(Ok(()))
+            Ok::<_, StoreError>(Ok(()))
         })
         .await??;
         Ok(StatusReply::ok(None))
@@ -208,9 +159,9 @@ impl App {
         &self,
         caller: &Caller,
         conversation_id: u64,
-    ) -> Result<(ConversationSummary, Vec<Turn>), ConversationError> {
-        self.sessions().get(&caller.channel_id).await?;
-        let store = self.sessions().store().clone();
+    ) -> Result<(ConversationSummary, Vec<Turn>), EngineError> {
+        self.session(&caller.channel_id).await?;
+        let store = self.store().clone();
         let channel = caller.channel_id.clone();
         blocking(move || {
             let summary = store

@@ -1,15 +1,15 @@
 //! Routing against the data: the words pick commands, `[applies_when]` sets aside those the
 //! data rules out.
 //!
-//! "I'd like a different size of the shirt from #W4817420" reads as an items change of a
-//! pending order as much as an exchange of a delivered one; only the order's status tells. A
-//! command that declares `applies_when` names a read-only command that reads that state (the
-//! demo's `get_order_details`), a JSON pointer into its artifacts and the values it applies
-//! to. The router runs the reader for the commands the words leave in contention, with the
+//! "I'd like a different size of the shirt from that order" reads as a change of a pending
+//! order as much as an exchange of a delivered one; only the order's status tells. A command
+//! that declares `applies_when` names a read-only command that reads that state (a
+//! `get_order_details`), a JSON pointer into its artifacts and the values it applies to. The
+//! router runs the reader for the commands the words leave in contention, with the
 //! values the text (or the context) gives, once per distinct call, and decides again without
 //! the commands ruled out, provided the first choice stays the words' or becomes one the data
 //! confirms. Otherwise (no order id in the text or the context, an unknown order, a failing
-//! reader, nothing confirmed) the words alone decide, as before, and running the command
+//! reader, nothing confirmed) the words alone decide, and running the command
 //! explains what is wrong.
 
 use std::collections::HashMap;
@@ -19,8 +19,8 @@ use serde_json::{Map, Value};
 use tokio::time::Instant;
 
 use super::App;
-use crate::assistant::{IntentDecision, Understanding, extract};
-use crate::exec::Caller;
+use crate::assistant::{IntentDecision, Understanding};
+use crate::domain::Caller;
 use crate::workflow::{Command, validate};
 
 /// How long the state readers of one turn may take together; a reader still running then
@@ -30,9 +30,9 @@ const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Commands the words rank at least this share of the best are in contention (the same share
 /// as `EVIDENCE_WITHIN` in `crate::assistant`, where parameter values count as evidence). The data settles a choice between readings the words leave
-/// open; a reading they prefer more than two to one stands: "return item … from #W2611340",
-/// a pending order, stays a return, whose run says why it cannot be done, and does not become
-/// whatever else mentions items.
+/// open; a reading they prefer more than two to one stands: "return item … from <a pending
+/// order>" stays a return, whose run says why it cannot be done, and does not become whatever
+/// else mentions items.
 const IN_CONTENTION: f32 = 0.5;
 
 /// Most commands whose conditions are read in one turn.
@@ -133,7 +133,7 @@ impl App {
         if reader.annotations.read_only != Some(true) {
             return None;
         }
-        let found = extract::extract(command, text);
+        let found = self.assistant().extract(command, text);
         let mut params = Map::new();
         for param in &reader.params {
             // A value the text gives but gets wrong ("#W26113") is not replaced by the

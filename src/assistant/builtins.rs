@@ -1,12 +1,17 @@
 //! The built-in commands every workflow has in assistant mode (DESIGN §2): they move the
 //! channel between contexts, say where it is and what it can do, or leave a dialog.
 //!
-//! They are routed like workflow commands (by name or by their phrasings below), but run
-//! inside the assistant: no executor, no parameters.
+//! Each is one entry of [`BUILTINS`]: its name, its phrasings (indexed with the workflow's
+//! utterances, so they are routed like any command) and its behaviour. Adding one is adding
+//! an entry; the loader refuses workflow commands and contexts with these names.
 
 use std::sync::LazyLock;
 
+use super::state::AssistantState;
 use super::text::edit_distance;
+use super::wording;
+use crate::domain::CommandResponse;
+use crate::workflow::Catalog;
 
 /// One built-in command.
 #[derive(Debug, Clone, Copy)]
@@ -15,6 +20,12 @@ pub struct Builtin {
     pub description: &'static str,
     /// Example phrasings, indexed with the workflow's utterances.
     pub utterances: &'static [&'static str],
+    /// It only tells where the channel is: a question in progress stays pending.
+    pub informational: bool,
+    /// Offered only while a question is in progress.
+    pub only_mid_dialog: bool,
+    /// What it does to the channel's state, and its answer.
+    pub run: fn(&Catalog, &mut AssistantState) -> CommandResponse,
 }
 
 /// Every built-in, in the order `what_can_i_do` lists them.
@@ -30,6 +41,9 @@ pub const BUILTINS: &[Builtin] = &[
             "what are my options",
             "list commands",
         ],
+        informational: true,
+        only_mid_dialog: false,
+        run: |catalog, state| wording::commands_list(catalog, state.context()),
     },
     Builtin {
         name: "what_is_current_context",
@@ -40,11 +54,21 @@ pub const BUILTINS: &[Builtin] = &[
             "which context am I in",
             "current context",
         ],
+        informational: true,
+        only_mid_dialog: false,
+        run: |_, state| wording::where_we_are(state.context(), &state.context_values()),
     },
     Builtin {
         name: "go_up",
         description: "Leave the current context for its parent.",
         utterances: &["go up", "go back", "up one level", "leave this context"],
+        informational: false,
+        only_mid_dialog: false,
+        run: |_, state| {
+            let left = state.context().to_string();
+            let went = state.go_up();
+            wording::went_up(went.then_some(left.as_str()), state.context())
+        },
     },
     Builtin {
         name: "reset_context",
@@ -55,27 +79,46 @@ pub const BUILTINS: &[Builtin] = &[
             "go to the top",
             "back to the beginning",
         ],
+        informational: false,
+        only_mid_dialog: false,
+        run: |_, state| {
+            state.reset();
+            wording::back_to_global()
+        },
     },
     Builtin {
         name: "abort",
         description: "Cancel the question in progress.",
         utterances: &["abort", "cancel that", "never mind", "stop", "forget it"],
+        informational: false,
+        only_mid_dialog: true,
+        run: |_, state| {
+            state.dialog = None;
+            wording::nothing_to_abort()
+        },
     },
 ];
+
+impl Builtin {
+    /// Every built-in's name: what workflow commands and contexts may not be called.
+    pub fn names() -> Vec<&'static str> {
+        BUILTINS.iter().map(|b| b.name).collect()
+    }
+}
 
 /// The built-in called `name`, if any.
 pub fn builtin(name: &str) -> Option<&'static Builtin> {
     BUILTINS.iter().find(|b| b.name == name)
 }
 
-/// Every built-in phrasing (and name), normalised once: `(built-in, phrase as chars)`.
-static PHRASES: LazyLock<Vec<(&'static str, Vec<char>)>> = LazyLock::new(|| {
+/// Every built-in phrasing (and name), normalised once: `(built-in, phrase)`.
+static PHRASES: LazyLock<Vec<(&'static str, String)>> = LazyLock::new(|| {
     BUILTINS
         .iter()
         .flat_map(|b| {
             std::iter::once(b.name.replace('_', " "))
                 .chain(b.utterances.iter().map(|u| u.to_string()))
-                .map(move |phrase| (b.name, normalize(&phrase).chars().collect()))
+                .map(move |phrase| (b.name, normalize(&phrase)))
         })
         .collect()
 });
@@ -86,14 +129,14 @@ pub fn matching(text: &str) -> Option<&'static str> {
     if text.len() > 64 {
         return None;
     }
-    let said: Vec<char> = normalize(text).chars().collect();
+    let said = normalize(text);
     if said.is_empty() {
         return None;
     }
     PHRASES
         .iter()
         .find(|(_, phrase)| {
-            said == *phrase || (phrase.len() >= 8 && edit_distance(&said, phrase, 2) <= 2)
+            said == *phrase || (phrase.chars().count() >= 8 && edit_distance(&said, phrase) <= 2)
         })
         .map(|(name, _)| *name)
 }

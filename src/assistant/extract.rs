@@ -9,7 +9,7 @@
 //!    prefix (`W2611340` → `#W2611340`); two parameters with one pattern are told apart by
 //!    the words before the value, and an array `new_x` next to an array `x` takes the values
 //!    after a pairing word ("for", "->", "with", "by", "to");
-//! 3. enums by token overlap with a small table of English synonyms;
+//! 3. enums by token overlap, with the workflow's equivalents (`[assistant] equivalents`);
 //! 4. roles recognised from names/descriptions: first/last name, address lines, city, state
 //!    (two-letter codes from state names when the description asks for them), zip, country,
 //!    and arithmetic expressions (when the description says so);
@@ -24,6 +24,7 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 use super::syntax;
+use super::text::Lexicon;
 use crate::workflow::validate::FieldError;
 use crate::workflow::{Command, Param, ParamType};
 use values::{normalise_to_pattern, typed_for};
@@ -44,24 +45,29 @@ pub struct Extraction {
 }
 
 /// Everything `text` says about `command`'s parameters.
-pub fn extract(command: &Command, text: &str) -> Extraction {
+pub(crate) fn extract(lexicon: &Lexicon, command: &Command, text: &str) -> Extraction {
     let params: Vec<&Param> = command.params.iter().collect();
-    extract_for(command, &params, text)
+    extract_for(lexicon, command, &params, text)
 }
 
 /// The user's answer to a question for the parameters `asking` (in that order): positional
 /// comma-separated values, `key=value`, or natural words.
-pub fn extract_answer(command: &Command, asking: &[&str], text: &str) -> Extraction {
+pub(crate) fn extract_answer(
+    lexicon: &Lexicon,
+    command: &Command,
+    asking: &[&str],
+    text: &str,
+) -> Extraction {
     let params: Vec<&Param> = asking.iter().filter_map(|a| command.param(a)).collect();
     let text = clean(text);
     let trimmed = text.trim();
     if params.is_empty() || trimmed.is_empty() {
-        return extract(command, trimmed);
+        return extract(lexicon, command, trimmed);
     }
     if let Some(pairs) = syntax::key_values(trimmed) {
         return syntax::from_pairs(command, &pairs);
     }
-    let found = extract_for(command, &params, trimmed);
+    let found = extract_for(lexicon, command, &params, trimmed);
     if params.len() == 1 {
         let param = params[0];
         if found.values.contains_key(&param.name) || !found.invalid.is_empty() {
@@ -156,7 +162,7 @@ pub(crate) fn tokens(text: &str) -> Vec<Token<'_>> {
                             | '`'
                     )
                 });
-                // `noah_brown_6181's profile`: the possessive is not part of the value.
+                // `ada_1815's profile`: the possessive is not part of the value.
                 let word = word
                     .strip_suffix("'s")
                     .or_else(|| word.strip_suffix("’s"))
@@ -221,7 +227,7 @@ impl Found<'_> {
     }
 }
 
-fn extract_for(command: &Command, params: &[&Param], text: &str) -> Extraction {
+fn extract_for(lexicon: &Lexicon, command: &Command, params: &[&Param], text: &str) -> Extraction {
     let text = clean(text);
     let mut found = Found {
         values: Map::new(),
@@ -241,7 +247,7 @@ fn extract_for(command: &Command, params: &[&Param], text: &str) -> Extraction {
     for param in params {
         if param.spec.enum_values.is_some()
             && !found.has(&param.name)
-            && let Some(v) = roles::fuzzy_enum(param, &toks)
+            && let Some(v) = roles::fuzzy_enum(lexicon, param, &toks)
         {
             found.values.insert(param.name.clone(), v);
         }
@@ -476,6 +482,3 @@ fn joined_with_previous(
     }
     None
 }
-
-#[cfg(test)]
-mod tests;

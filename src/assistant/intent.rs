@@ -1,7 +1,7 @@
 //! Intent ranking: which command do the user's words mean?
 //!
-//! A TF-IDF cosine model over two term spaces — stemmed words (plus value shapes and generic
-//! synonyms) and character 3-grams of words (typo tolerance) — built once at load. Each
+//! A TF-IDF cosine model over two term spaces — stemmed words (plus value shapes and the
+//! workflow's synonyms) and character 3-grams of words (typo tolerance) — built once at load. Each
 //! command has one whole document (name, description, utterances, parameter names) and one
 //! small document per utterance (and one for its name); its score blends the whole-document
 //! similarity with its best utterance. Parameters add their names and the shapes of their
@@ -10,7 +10,8 @@
 
 use std::collections::HashMap;
 
-use super::text::{self, Term, TermKind};
+use super::builtins::BUILTINS;
+use super::text::{self, Lexicon, Term, TermKind};
 use crate::workflow::Catalog;
 
 /// One command's similarity to an utterance (higher is closer).
@@ -56,10 +57,10 @@ const NAMED_BONUS: f32 = 1.0;
 /// Weight of a typo-corrected word relative to an exact one.
 const CORRECTED_WEIGHT: f32 = 0.8;
 
-/// Count a typo-corrected word, and the word it is a generic synonym of (as the
-/// tokeniser does for words spelled right).
-fn add_corrected(tf: &mut HashMap<(TermKind, String), f32>, fixed: String) {
-    if let Some(canon) = text::synonym_of(&fixed) {
+/// Count a typo-corrected word, and the word it is a synonym of (as the tokeniser does for
+/// words spelled right).
+fn add_corrected(lexicon: &Lexicon, tf: &mut HashMap<(TermKind, String), f32>, fixed: String) {
+    if let Some(canon) = lexicon.synonym_of(&fixed) {
         *tf.entry((TermKind::Word, canon.to_string())).or_default() +=
             CORRECTED_WEIGHT * text::SYNONYM_WEIGHT;
     }
@@ -78,22 +79,22 @@ fn typos(vocab: &HashMap<(TermKind, String), u32>, occurrences: &[u32]) -> Vec<O
     };
     let seen = |id: u32| occurrences[id as usize];
     // Common words by first letter, so the build stays near-linear in the vocabulary.
-    let mut by_first: HashMap<char, Vec<(&String, Vec<char>)>> = HashMap::new();
+    let mut by_first: HashMap<char, Vec<(&String, usize)>> = HashMap::new();
     for (_, word, chars) in words().filter(|(id, _, _)| seen(*id) > 1) {
         if let Some(&first) = chars.first() {
-            by_first.entry(first).or_default().push((word, chars));
+            by_first.entry(first).or_default().push((word, chars.len()));
         }
     }
     let mut typo_of = vec![None; occurrences.len()];
-    for (id, _, chars) in words().filter(|(id, _, c)| seen(*id) == 1 && c.len() >= 4) {
+    for (id, word, chars) in words().filter(|(id, _, c)| seen(*id) == 1 && c.len() >= 4) {
         let Some(candidates) = chars.first().and_then(|c| by_first.get(c)) else {
             continue;
         };
         typo_of[id as usize] = candidates
             .iter()
-            .filter(|(_, w)| w.len().abs_diff(chars.len()) <= 1)
-            .filter(|(_, w)| text::edit_distance(&chars, w, 1) == 1)
-            .map(|(s, _)| *s)
+            .filter(|(_, len)| len.abs_diff(chars.len()) <= 1)
+            .filter(|(common, _)| text::edit_distance(word, common) == 1)
+            .map(|(common, _)| *common)
             .min()
             .cloned();
     }
@@ -121,8 +122,8 @@ pub struct IntentIndex {
     idf: Vec<f32>,
     /// Term id → (doc, normalised weight).
     postings: Vec<Vec<(u32, f32)>>,
-    /// Word vocabulary as chars, for typo correction of unknown words.
-    words: Vec<(Vec<char>, String)>,
+    /// Word vocabulary, for typo correction of unknown words.
+    words: Vec<VocabWord>,
     /// Per term id: for a word seen only once in the text the index was built from (a
     /// command's name counts twice, so never one of its words), the common word one edit
     /// away, if any. Such a word may be a phrasing's deliberate misspelling ("chnage"): it
@@ -131,6 +132,25 @@ pub struct IntentIndex {
     typo_of: Vec<Option<String>>,
     /// Idf given to terms never seen at build (they still count in the query's norm).
     unseen_idf: f32,
+    /// The workflow's synonyms and equivalents.
+    lexicon: Lexicon,
+}
+
+/// A word of the vocabulary with what makes most correction candidates cheap to rule out.
+#[derive(Debug)]
+struct VocabWord {
+    text: String,
+    chars: usize,
+    first: Option<char>,
+    letters: u64,
+}
+
+/// The set of characters of `word`, folded into 64 bits. One edit changes at most two bits
+/// (a substitution takes one character out and puts one in; a transposition changes none),
+/// so words whose sets differ in more than `2 × max` bits are more than `max` edits apart.
+fn letter_set(word: &str) -> u64 {
+    word.chars()
+        .fold(0, |set, c| set | 1 << (u32::from(c) % 64))
 }
 
 /// The raw material of one command.
@@ -158,6 +178,7 @@ fn value_examples(param: &crate::workflow::Param) -> impl Iterator<Item = String
 
 impl IntentIndex {
     pub fn build(catalog: &Catalog) -> Self {
+        let lexicon = Lexicon::new(&catalog.vocabulary);
         let mut sources: Vec<Source> = catalog
             .commands
             .values()
@@ -175,17 +196,22 @@ impl IntentIndex {
                     .collect(),
             })
             .collect();
-        sources.extend(super::builtins::BUILTINS.iter().map(|b| Source {
+        sources.extend(BUILTINS.iter().map(|b| Source {
             name: b.name.to_string(),
             builtin: true,
             description: b.description.to_string(),
             utterances: b.utterances.iter().map(|u| u.to_string()).collect(),
             params: Vec::new(),
         }));
-        Self::from_sources(&sources)
+        Self::from_sources(&sources, lexicon)
     }
 
-    fn from_sources(sources: &[Source]) -> Self {
+    /// The workflow's synonyms and equivalents, as the index reads them.
+    pub(crate) fn lexicon(&self) -> &Lexicon {
+        &self.lexicon
+    }
+
+    fn from_sources(sources: &[Source], lexicon: Lexicon) -> Self {
         let mut names = Vec::with_capacity(sources.len());
         let mut factors = Vec::with_capacity(sources.len());
         let mut docs = Vec::new();
@@ -197,14 +223,14 @@ impl IntentIndex {
             let spoken_name = s.name.replace('_', " ");
             let mut whole = Vec::new();
             // The name counts twice in the whole document: it is the most deliberate text.
-            text::terms(&spoken_name, &mut whole);
-            text::terms(&spoken_name, &mut whole);
-            text::terms(&s.description, &mut whole);
+            text::terms(&lexicon, &spoken_name, &mut whole);
+            text::terms(&lexicon, &spoken_name, &mut whole);
+            text::terms(&lexicon, &s.description, &mut whole);
             for u in &s.utterances {
-                text::terms(u, &mut whole);
+                text::terms(&lexicon, u, &mut whole);
             }
             for p in &s.params {
-                text::terms(p, &mut whole);
+                text::terms(&lexicon, p, &mut whole);
             }
             docs.push(Doc {
                 command,
@@ -213,7 +239,7 @@ impl IntentIndex {
             doc_terms.push(whole);
             for u in std::iter::once(&spoken_name).chain(&s.utterances) {
                 let mut t = Vec::new();
-                text::terms(u, &mut t);
+                text::terms(&lexicon, u, &mut t);
                 docs.push(Doc {
                     command,
                     whole: false,
@@ -275,7 +301,12 @@ impl IntentIndex {
         let words = vocab
             .iter()
             .filter(|((k, w), _)| *k == TermKind::Word && !w.starts_with('~'))
-            .map(|((_, w), _)| (w.chars().collect(), w.clone()))
+            .map(|((_, w), _)| VocabWord {
+                text: w.clone(),
+                chars: w.chars().count(),
+                first: w.chars().next(),
+                letters: letter_set(w),
+            })
             .collect();
         let typo_of = typos(&vocab, &occurrences);
         let by_name = names
@@ -294,13 +325,14 @@ impl IntentIndex {
             words,
             typo_of,
             unseen_idf,
+            lexicon,
         }
     }
 
     /// The query's terms as (id or unseen, weight) per space, typo-corrected.
     fn query(&self, text: &str) -> Vec<(Option<u32>, TermKind, f32)> {
         let mut terms = Vec::new();
-        text::terms(text, &mut terms);
+        text::terms(&self.lexicon, text, &mut terms);
         let mut tf: HashMap<(TermKind, String), f32> = HashMap::new();
         for t in terms {
             let key = (t.kind, t.text);
@@ -308,14 +340,14 @@ impl IntentIndex {
                 match self.vocab.get(&key) {
                     None => {
                         if let Some(fixed) = self.correct(&key.1) {
-                            add_corrected(&mut tf, fixed);
+                            add_corrected(&self.lexicon, &mut tf, fixed);
                             continue;
                         }
                     }
                     // Known, but maybe only as someone's typo: also read it as the common word.
                     Some(&id) => {
                         if let Some(fixed) = &self.typo_of[id as usize] {
-                            add_corrected(&mut tf, fixed.clone());
+                            add_corrected(&self.lexicon, &mut tf, fixed.clone());
                         }
                     }
                 }
@@ -337,20 +369,24 @@ impl IntentIndex {
 
     /// The indexed word closest to an unknown `word`, within a length-dependent distance.
     fn correct(&self, word: &str) -> Option<String> {
-        let chars: Vec<char> = word.chars().collect();
-        let max = match chars.len() {
+        let chars = word.chars().count();
+        let max = match chars {
             0..=3 => return None,
             4..=5 => 1,
             _ => 2,
         };
+        let (first, letters) = (word.chars().next(), letter_set(word));
         let mut best: Option<(usize, &String)> = None;
-        for (w, s) in &self.words {
-            if w.len().abs_diff(chars.len()) > max || w.first() != chars.first() && max < 2 {
+        for w in &self.words {
+            if w.chars.abs_diff(chars) > max
+                || (w.first != first && max < 2)
+                || (w.letters ^ letters).count_ones() as usize > 2 * max
+            {
                 continue;
             }
-            let d = text::edit_distance(&chars, w, max);
-            if d <= max && best.is_none_or(|(bd, bs)| d < bd || (d == bd && s < bs)) {
-                best = Some((d, s));
+            let d = text::edit_distance(word, &w.text);
+            if d <= max && best.is_none_or(|(bd, bs)| d < bd || (d == bd && w.text < *bs)) {
+                best = Some((d, &w.text));
             }
         }
         best.map(|(_, s)| s.clone())
@@ -471,11 +507,11 @@ impl IntentIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workflow::WorkflowSource;
+    use crate::workflow::Vocabulary;
+    use crate::workflow::testing::helpdesk;
 
-    fn demo() -> IntentIndex {
-        let catalog = crate::app::check(&WorkflowSource::embedded()).expect("demo loads");
-        IntentIndex::build(&catalog)
+    fn fixture() -> IntentIndex {
+        IntentIndex::build(&helpdesk())
     }
 
     fn decide(index: &IntentIndex, text: &str) -> IntentDecision {
@@ -489,41 +525,51 @@ mod tests {
             .map(|r| r.command.clone())
     }
 
+    /// A lexicon with the one synonym the hand-made indexes below need.
+    fn change_is_modify() -> Lexicon {
+        Lexicon::new(&Vocabulary {
+            synonyms: vec![("change".into(), "modify".into())],
+            equivalents: Vec::new(),
+        })
+    }
+
     #[test]
     fn clear_requests_are_confident() {
-        let index = demo();
+        let index = fixture();
         assert_eq!(
-            decide(&index, "please cancel my order #W1234567"),
-            IntentDecision::Confident("cancel_pending_order".into())
+            decide(&index, "please close my ticket T-1234"),
+            IntentDecision::Confident("close_ticket".into())
         );
         assert_eq!(
-            decide(&index, "I want to speak to a human"),
+            decide(&index, "I want to speak to a person"),
             IntentDecision::Confident("transfer_to_human_agents".into())
         );
     }
 
     #[test]
     fn typos_still_route() {
-        let index = demo();
+        let index = fixture();
         assert_eq!(top(&index, "calcualte 3 + 4").as_deref(), Some("calculate"));
         assert_eq!(
-            top(&index, "cancle my pending order").as_deref(),
-            Some("cancel_pending_order")
+            top(&index, "clsoe my tikcet T-1234").as_deref(),
+            Some("close_ticket")
         );
-        let adress = top(&index, "update the delivery adress of order #W1234567");
-        assert_eq!(adress.as_deref(), Some("modify_pending_order_address"));
+        assert_eq!(
+            top(&index, "reasign T-1234 to grace@example.org").as_deref(),
+            Some("reassign_ticket")
+        );
     }
 
     #[test]
     fn nonsense_is_no_match() {
-        let index = demo();
+        let index = fixture();
         for text in ["purple monkey dishwasher", "zzzz qqqq", "", "   "] {
             assert_eq!(decide(&index, text), IntentDecision::NoMatch, "{text:?}");
         }
     }
 
     /// Two commands that say the same about addresses, one about the home and one about the
-    /// office: a request naming neither fits both equally, whatever the demo's phrasings say.
+    /// office: a request naming neither fits both equally, whatever the phrasings say.
     fn two_addresses() -> IntentIndex {
         let address = |name: &str, place: &str| Source {
             description: format!("Change the {place} address"),
@@ -537,10 +583,13 @@ mod tests {
                 ],
             )
         };
-        IntentIndex::from_sources(&[
-            address("modify_home_address", "home"),
-            address("modify_office_address", "office"),
-        ])
+        IntentIndex::from_sources(
+            &[
+                address("modify_home_address", "home"),
+                address("modify_office_address", "office"),
+            ],
+            change_is_modify(),
+        )
     }
 
     /// A workflow command with only a name and phrasings.
@@ -557,10 +606,13 @@ mod tests {
     #[test]
     fn a_typo_seen_once_in_the_phrasings_is_still_corrected() {
         // "chnage" is in the vocabulary once, as somebody's typo; "change" is common.
-        let index = IntentIndex::from_sources(&[
-            source("modify_color", &["change the color", "change its color"]),
-            source("modify_size", &["chnage the size", "a bigger size"]),
-        ]);
+        let index = IntentIndex::from_sources(
+            &[
+                source("modify_color", &["change the color", "change its color"]),
+                source("modify_size", &["chnage the size", "a bigger size"]),
+            ],
+            change_is_modify(),
+        );
         let id = |word: &str| {
             index
                 .vocab
@@ -652,17 +704,17 @@ mod tests {
 
     #[test]
     fn unavailable_commands_are_never_ranked() {
-        let index = demo();
-        let text = "cancel my pending order";
-        let ranked = index.rank(text, &|name| name != "cancel_pending_order");
-        assert!(ranked.iter().all(|r| r.command != "cancel_pending_order"));
-        let only = index.rank(text, &|name| name == "get_order_details");
-        assert!(only.iter().all(|r| r.command == "get_order_details"));
+        let index = fixture();
+        let text = "close my ticket";
+        let ranked = index.rank(text, &|name| name != "close_ticket");
+        assert!(ranked.iter().all(|r| r.command != "close_ticket"));
+        let only = index.rank(text, &|name| name == "get_ticket_details");
+        assert!(only.iter().all(|r| r.command == "get_ticket_details"));
     }
 
     #[test]
     fn a_named_command_wins() {
-        let index = demo();
+        let index = fixture();
         assert_eq!(
             top(&index, "modify_user_address city=Boulder zip=80302").as_deref(),
             Some("modify_user_address")
@@ -671,24 +723,32 @@ mod tests {
 
     #[test]
     fn a_bare_value_points_at_the_commands_that_take_it() {
-        let index = demo();
-        let ranked = index.rank("#W7654321", &|_| true);
-        let catalog = crate::app::check(&WorkflowSource::embedded()).expect("demo loads");
-        let takes_order_id = |name: &str| {
-            catalog
-                .command(name)
-                .is_some_and(|c| c.param("order_id").is_some())
+        let catalog = helpdesk();
+        let index = IntentIndex::build(&catalog);
+        let takes = |param: &'static str| {
+            let catalog = &catalog;
+            move |name: &str| {
+                catalog
+                    .command(name)
+                    .is_some_and(|c| c.params.iter().any(|p| p.name.contains(param)))
+            }
         };
-        assert!(ranked.iter().take(3).all(|r| takes_order_id(&r.command)));
-        assert_eq!(
-            top(&index, "jane.doe@example.com").as_deref(),
-            Some("find_user_id_by_email")
+        let ranked = index.rank("T-7654", &|_| true);
+        assert!(!ranked.is_empty());
+        assert!(
+            ranked
+                .iter()
+                .take(3)
+                .all(|r| takes("ticket_id")(&r.command)),
+            "{ranked:?}"
         );
+        let ranked = index.rank("jane.doe@example.com", &|_| true);
+        assert!(takes("email")(&ranked[0].command), "{ranked:?}");
     }
 
     #[test]
     fn builtins_are_routed() {
-        let index = demo();
+        let index = fixture();
         assert_eq!(
             decide(&index, "what can I do?"),
             IntentDecision::Confident("what_can_i_do".into())
@@ -701,17 +761,17 @@ mod tests {
 
     #[test]
     fn ranking_is_sorted_and_deterministic() {
-        let index = demo();
-        let a = index.rank("return an item from my order", &|_| true);
-        let b = index.rank("return an item from my order", &|_| true);
+        let index = fixture();
+        let a = index.rank("close a ticket that was reported twice", &|_| true);
+        let b = index.rank("close a ticket that was reported twice", &|_| true);
         assert_eq!(a, b);
         assert!(a.windows(2).all(|w| w[0].score >= w[1].score));
     }
 
     #[test]
     fn any_text_is_safe() {
-        let index = demo();
-        let long = "cancel my order ".repeat(7_000);
+        let index = fixture();
+        let long = "close my ticket ".repeat(7_000);
         let texts = [
             String::new(),
             long,
@@ -727,6 +787,18 @@ mod tests {
             let ranked = index.rank(text, &|_| true);
             assert!(ranked.iter().all(|r| r.score.is_finite()));
             let _ = index.decide(&ranked);
+        }
+    }
+
+    #[test]
+    fn a_letter_set_never_rules_out_a_close_word() {
+        for (a, b) in [
+            ("cancel", "cancle"),
+            ("address", "adress"),
+            ("ticket", "tikcet"),
+        ] {
+            assert!(strsim::osa_distance(a, b) <= 2);
+            assert!((letter_set(a) ^ letter_set(b)).count_ones() <= 4, "{a} {b}");
         }
     }
 }

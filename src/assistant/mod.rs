@@ -3,8 +3,11 @@
 //! - [`syntax`]: explicit calls (`name key=value`, `/name a, b`);
 //! - [`intent`]: the retrieval index that ranks commands by similarity to the words;
 //! - [`extract`]: typed parameter values found in free text;
-//! - [`builtins`]: what_can_i_do, what_is_current_context, go_up, reset_context, abort;
-//! - [`state`]: the per-channel context stack and the question in progress (persisted).
+//! - [`builtins`]: what_can_i_do, what_is_current_context, go_up, reset_context, abort —
+//!   names, phrasings and behaviour in one table;
+//! - [`state`]: the per-channel context stack and the question in progress (persisted);
+//! - [`wording`]: every sentence the assistant says;
+//! - `text`: tokens, stems and the workflow's own vocabulary (`[assistant]` in workflow.toml).
 //!
 //! [`Assistant::understand`] is pure (no store, no session): the accuracy and latency
 //! benchmarks call it directly, and the dialog in `app::assistant` builds on it.
@@ -15,7 +18,9 @@ pub mod intent;
 pub mod state;
 pub mod syntax;
 pub(crate) mod text;
+pub mod wording;
 
+pub use builtins::Builtin;
 pub use extract::Extraction;
 pub use intent::{IntentDecision, IntentIndex, Ranked};
 pub use state::{AssistantState, Dialog};
@@ -23,7 +28,7 @@ pub use state::{AssistantState, Dialog};
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use crate::workflow::Catalog;
+use crate::workflow::{Catalog, Command};
 
 /// How many of the best candidates are weighed by the values the text gives them…
 const EVIDENCE_CANDIDATES: usize = 5;
@@ -121,6 +126,17 @@ impl Assistant {
         &self.index
     }
 
+    /// Everything `text` says about `command`'s parameters.
+    pub fn extract(&self, command: &Command, text: &str) -> Extraction {
+        extract::extract(self.index.lexicon(), command, text)
+    }
+
+    /// The user's answer to a question for the parameters `asking` (in that order):
+    /// positional comma-separated values, `key=value`, or natural words.
+    pub fn extract_answer(&self, command: &Command, asking: &[&str], text: &str) -> Extraction {
+        extract::extract_answer(self.index.lexicon(), command, asking, text)
+    }
+
     /// Words say what to do; values say to which command they belong. The best few
     /// candidates gain a little for each of their parameters the text gives a value for, so
     /// "look up #W1845024" goes to the command that takes an order id. Returns the
@@ -144,7 +160,7 @@ impl Assistant {
             };
             // Only values of constrained parameters are evidence: free text (a summary, a
             // name) can be read into almost any sentence.
-            let extraction = extract::extract(command, text);
+            let extraction = self.extract(command, text);
             let found = extraction
                 .values
                 .keys()
@@ -279,7 +295,7 @@ impl Assistant {
                 Some(at) => made.swap_remove(at).1,
                 None => catalog
                     .command(name)
-                    .map(|command| extract::extract(command, text))
+                    .map(|command| self.extract(command, text))
                     .unwrap_or_default(),
             },
             _ => Extraction::default(),
@@ -315,67 +331,53 @@ impl Assistant {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workflow::WorkflowSource;
+    use crate::workflow::testing::helpdesk;
 
-    fn demo() -> (Catalog, Assistant) {
-        let catalog = crate::app::check(&WorkflowSource::embedded()).expect("demo loads");
+    fn fixture() -> (Catalog, Assistant) {
+        let catalog = helpdesk();
         let assistant = Assistant::new(&catalog);
         (catalog, assistant)
     }
 
+    fn ranking(scores: &[(&str, f32)]) -> Vec<Ranked> {
+        scores
+            .iter()
+            .map(|(command, score)| Ranked {
+                command: (*command).into(),
+                score: *score,
+            })
+            .collect()
+    }
+
     #[test]
     fn the_command_that_takes_every_value_given_wins() {
-        let (catalog, assistant) = demo();
-        // Four constrained values; a return has no place for the new item id.
-        let text = "#W7654321: 1111111111 -> 2222222222, gift_card_7654321";
-        let mut ranked = vec![
-            Ranked {
-                command: "return_delivered_order_items".into(),
-                score: 1.0,
-            },
-            Ranked {
-                command: "modify_pending_order_items".into(),
-                score: 0.9,
-            },
-        ];
+        let (catalog, assistant) = fixture();
+        // Two constrained values; closing a ticket has no place for the email.
+        let text = "T-1234 -> grace@example.org";
+        let mut ranked = ranking(&[("close_ticket", 1.0), ("reassign_ticket", 0.9)]);
         assistant.weigh_evidence(&catalog, text, &mut ranked);
-        assert_eq!(
-            ranked[0].command, "modify_pending_order_items",
-            "{ranked:?}"
-        );
+        assert_eq!(ranked[0].command, "reassign_ticket", "{ranked:?}");
     }
 
     #[test]
     fn a_question_favours_the_commands_that_only_read() {
-        let (catalog, _) = demo();
+        let (catalog, _) = fixture();
         for text in ["what's on my profile?", "Where is it", "WHICH ONE"] {
             assert!(asks_for_information(text), "{text:?}");
         }
         for text in ["how do I change my address", "somewhat odd", "whatever", ""] {
             assert!(!asks_for_information(text), "{text:?}");
         }
-        let mut ranked = vec![
-            Ranked {
-                command: "modify_user_address".into(),
-                score: 1.0,
-            },
-            Ranked {
-                command: "get_user_details".into(),
-                score: 0.9,
-            },
-        ];
+        let mut ranked = ranking(&[("modify_user_address", 1.0), ("find_user_by_email", 0.9)]);
         favour_read_only(&catalog, &mut ranked);
-        assert_eq!(ranked[0].command, "get_user_details");
+        assert_eq!(ranked[0].command, "find_user_by_email");
         assert!(
             (ranked[0].score - 1.0).abs() < 1e-6,
             "the best keeps its score"
         );
         let ratio = ranked[1].score / ranked[0].score;
         assert!((ratio - 1.0 / (0.9 * (1.0 + QUESTION_BONUS))).abs() < 1e-6);
-        let mut weak = vec![Ranked {
-            command: "get_user_details".into(),
-            score: 0.1,
-        }];
+        let mut weak = ranking(&[("find_user_by_email", 0.1)]);
         favour_read_only(&catalog, &mut weak);
         assert_eq!(
             weak[0].score, 0.1,
@@ -385,9 +387,9 @@ mod tests {
 
     #[test]
     fn a_labelled_free_text_value_does_not_vote() {
-        let (catalog, assistant) = demo();
-        let text = "get me a person, Summary: customer wants the address on the profile and \
-                    the card on order #W2611340 updated";
+        let (catalog, assistant) = fixture();
+        let text = "get me a person, Summary: the user wants ticket T-1234 closed and the \
+                    address on the profile changed";
         assert_eq!(
             assistant.intent_words(text),
             "get me a person, Summary: ",
@@ -400,13 +402,13 @@ mod tests {
         );
         let summary = understood.extraction.values.get("summary");
         assert!(
-            summary.is_some_and(|s| s.as_str().is_some_and(|s| s.contains("#W2611340"))),
+            summary.is_some_and(|s| s.as_str().is_some_and(|s| s.contains("T-1234"))),
             "the value is still extracted whole: {summary:?}"
         );
         // The value ends at the next label: later labels still say which command it is.
         assert_eq!(
-            assistant.intent_words("first_name: Ana Lopez, zip=02139 please"),
-            "first_name: zip=02139 please"
+            assistant.intent_words("address1: 12 Oak Street, zip=80302 please"),
+            "address1: zip=80302 please"
         );
         assert_eq!(
             assistant.intent_words("move my profile to city: Austin, state: TX"),
@@ -415,13 +417,29 @@ mod tests {
         // Only whole parameter names of free-text parameters are labels.
         for text in [
             "cafésummary: not a label",
-            "cancel my order, mysummary: whatever",
-            "order_id: #W2611340 and cancel it",
+            "close my ticket, mysummary: whatever",
+            "ticket_id: T-1234 and close it",
             "résumé: no colon key here ü",
             "",
             ":=:",
         ] {
             assert_eq!(assistant.intent_words(text), text);
         }
+    }
+
+    #[test]
+    fn the_workflow_vocabulary_routes_its_own_words() {
+        let (catalog, assistant) = fixture();
+        // "issue" is the fixture's synonym of "ticket", "sorted" an equivalent of "resolved".
+        let understood =
+            assistant.understand(&catalog, "close issue T-2001, it is sorted", &|_| true);
+        assert_eq!(
+            understood.intent,
+            IntentDecision::Confident("close_ticket".into())
+        );
+        assert_eq!(
+            understood.extraction.values.get("reason"),
+            Some(&serde_json::json!("resolved"))
+        );
     }
 }

@@ -115,7 +115,7 @@ mod tests {
     use serde_json::json;
 
     fn catalog() -> Catalog {
-        crate::app::check(&crate::workflow::WorkflowSource::embedded()).expect("demo loads")
+        crate::workflow::testing::helpdesk()
     }
 
     #[test]
@@ -123,25 +123,25 @@ mod tests {
         let catalog = catalog();
         let mut state = AssistantState::default();
         assert_eq!(state.context(), "*");
-        let values = json!({"order_id": "#W2611340"})
+        let values = json!({"ticket_id": "T-1234"})
             .as_object()
             .cloned()
             .unwrap_or_default();
-        state.enter(&catalog, "Order", values.clone());
-        assert_eq!(state.context(), "Order");
+        state.enter(&catalog, "Ticket", values.clone());
+        assert_eq!(state.context(), "Ticket");
         assert_eq!(state.context_values(), values);
         // Re-entering replaces rather than stacking the same context twice.
-        let other = json!({"order_id": "#W4817420"})
+        let other = json!({"ticket_id": "T-4817"})
             .as_object()
             .cloned()
             .unwrap_or_default();
-        state.enter(&catalog, "Order", other.clone());
+        state.enter(&catalog, "Ticket", other.clone());
         assert_eq!(state.frames.len(), 1);
         assert_eq!(state.context_values(), other);
         assert!(state.go_up());
         assert_eq!(state.context(), "*");
         assert!(!state.go_up());
-        state.enter(&catalog, "Order", values);
+        state.enter(&catalog, "Ticket", values);
         state.reset();
         assert_eq!(state, AssistantState::default());
     }
@@ -151,9 +151,9 @@ mod tests {
         let catalog = catalog();
         let mut state = AssistantState::default();
         assert_eq!(state.to_stored(), None);
-        state.enter(&catalog, "Order", Map::new());
+        state.enter(&catalog, "Ticket", Map::new());
         state.dialog = Some(Dialog::FillParams {
-            command: "cancel_pending_order".into(),
+            command: "close_ticket".into(),
             values: Map::new(),
             asking: vec!["reason".into()],
         });

@@ -1,9 +1,10 @@
-//! Tokenising for intent ranking: words (lowercased, lightly stemmed, a few generic
+//! Tokenising for intent ranking: words (lowercased, lightly stemmed, the workflow's
 //! synonyms), value shapes (an order id or an email says something about the intent, but
 //! its digits must not), and character 3-grams of words for typo tolerance.
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
+
+use crate::workflow::Vocabulary;
 
 /// Texts longer than this are cut (on a char boundary): intent lives in the first words,
 /// and a 100 KB paste must not cost more than a sentence.
@@ -149,119 +150,54 @@ const STOP: &[&str] = &[
 const STOP_WEIGHT: f32 = 0.25;
 const SHAPE_WEIGHT: f32 = 1.0;
 
-/// Generic synonyms (retail and everyday English), mapped to the word the commands use.
-/// The original word is kept too; the canonical one is added at a lower weight.
-const SYNONYMS: &[(&str, &str)] = &[
-    ("purchase", "order"),
-    ("bought", "order"),
-    ("package", "order"),
-    ("parcel", "order"),
-    ("shipment", "order"),
-    ("change", "modify"),
-    ("update", "modify"),
-    ("edit", "modify"),
-    ("alter", "modify"),
-    ("switch", "modify"),
-    ("fix", "modify"),
-    ("correct", "modify"),
-    ("swap", "exchange"),
-    ("replace", "exchange"),
-    ("trade", "exchange"),
-    ("lookup", "find"),
-    ("search", "find"),
-    ("locate", "find"),
-    ("identify", "find"),
-    ("info", "detail"),
-    ("information", "detail"),
-    ("status", "detail"),
-    ("show", "get"),
-    ("display", "get"),
-    ("view", "get"),
-    ("e-mail", "email"),
-    ("mail", "email"),
-    ("postcode", "zip"),
-    ("postal", "zip"),
-    ("zipcode", "zip"),
-    ("person", "human"),
-    ("someone", "human"),
-    ("representative", "agent"),
-    ("rep", "agent"),
-    ("supervisor", "manager"),
-    ("staff", "agent"),
-    ("operator", "agent"),
-    ("compute", "calculate"),
-    ("calculator", "calculate"),
-    ("math", "calculate"),
-    ("sum", "calculate"),
-    ("total", "calculate"),
-    ("plus", "calculate"),
-    ("minus", "calculate"),
-    ("times", "calculate"),
-    ("multiply", "calculate"),
-    ("divide", "calculate"),
-    ("subtract", "calculate"),
-    ("difference", "calculate"),
-    ("refund", "return"),
-    ("withdraw", "cancel"),
-    ("abort", "cancel"),
-    ("customer", "user"),
-    ("account", "user"),
-    ("profile", "user"),
-    ("item", "product"),
-    ("catalog", "product"),
-    ("catalogue", "product"),
-    ("sell", "product"),
-    ("stock", "available"),
-    ("variant", "option"),
-    ("payment", "pay"),
-    ("paid", "pay"),
-    ("charge", "pay"),
-    ("bill", "pay"),
-    ("card", "pay"),
-    ("paypal", "pay"),
-    ("ship", "deliver"),
-    ("shipping", "deliver"),
-    ("delivery", "deliver"),
-    ("send", "deliver"),
-    ("colour", "color"),
-    ("kill", "cancel"),
-    ("terminate", "cancel"),
-    ("revoke", "cancel"),
-    ("void", "cancel"),
-    ("category", "type"),
-    ("categories", "type"),
-    ("kind", "type"),
-    ("sort", "type"),
-    ("merchandise", "product"),
-    ("goods", "product"),
-    ("stuff", "product"),
-    ("inventory", "product"),
-    ("move", "address"),
-    ("moved", "address"),
-    ("relocate", "address"),
-    ("relocated", "address"),
-    ("record", "detail"),
-    ("details", "detail"),
-    ("overview", "list"),
-    ("enumerate", "list"),
-    ("tell", "get"),
-    ("check", "get"),
-];
+/// A synonym's weight relative to the word itself: the canonical word is added beside the
+/// word the user said, a little weaker.
 pub(crate) const SYNONYM_WEIGHT: f32 = 0.9;
 
-/// [`SYNONYMS`] by stem: stemmed word → stemmed canonical word (the first entry wins, as a
-/// scan of the list would), built once instead of stemming the list for every word.
-static SYNONYM_STEMS: LazyLock<HashMap<String, String>> = LazyLock::new(|| {
-    let mut map = HashMap::new();
-    for (word, canon) in SYNONYMS {
-        map.entry(stem(word)).or_insert_with(|| stem(canon));
-    }
-    map
-});
+/// The workflow's own words (`[assistant]` in workflow.toml), prepared for lookups: the
+/// engine knows English morphology and stop words; which words mean the same is the
+/// workflow's to say.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Lexicon {
+    /// Stemmed word → stemmed word the commands use (the first entry for a stem wins).
+    synonyms: HashMap<String, String>,
+    /// Word → the first word of its group of equivalents (the first group wins).
+    equivalents: HashMap<String, String>,
+}
 
-/// The canonical word (stemmed) a stemmed word is a generic synonym of, if any.
-pub(crate) fn synonym_of(stemmed: &str) -> Option<&'static str> {
-    SYNONYM_STEMS.get(stemmed).map(String::as_str)
+impl Lexicon {
+    pub(crate) fn new(vocabulary: &Vocabulary) -> Self {
+        let mut synonyms = HashMap::new();
+        for (word, canonical) in &vocabulary.synonyms {
+            synonyms
+                .entry(stem(word))
+                .or_insert_with(|| stem(canonical));
+        }
+        let mut equivalents = HashMap::new();
+        for group in &vocabulary.equivalents {
+            if let Some(canonical) = group.first() {
+                for word in group {
+                    equivalents
+                        .entry(word.clone())
+                        .or_insert_with(|| canonical.clone());
+                }
+            }
+        }
+        Self {
+            synonyms,
+            equivalents,
+        }
+    }
+
+    /// The canonical word (stemmed) a stemmed word is a synonym of, if any.
+    pub(crate) fn synonym_of(&self, stemmed: &str) -> Option<&str> {
+        self.synonyms.get(stemmed).map(String::as_str)
+    }
+
+    /// The word of `word`'s group of equivalents that stands for the group (itself if none).
+    pub(crate) fn canonical<'a>(&'a self, word: &'a str) -> &'a str {
+        self.equivalents.get(word).map_or(word, String::as_str)
+    }
 }
 
 /// Light suffix stripping: enough to join "orders"/"ordered"/"ordering" and
@@ -306,7 +242,7 @@ fn is_stop(word: &str) -> bool {
 }
 
 /// The shape of a token that holds digits or an `@`: letters → `a`, digit runs → `d` + length,
-/// other characters kept. "#W2611340" → "#ad7", "noah_brown_6181" → "a_a_d4".
+/// other characters kept. "#W2611340" → "#ad7", "ada_lovelace_1815" → "a_a_d4".
 fn shape(token: &str) -> String {
     if token.contains('@') {
         return "~email".to_string();
@@ -386,8 +322,8 @@ fn bounded(text: &str) -> &str {
     &text[..end]
 }
 
-/// Every term of `text`. `identifier` splits `snake_case` names into words first.
-pub(crate) fn terms(text: &str, out: &mut Vec<Term>) {
+/// Every term of `text`.
+pub(crate) fn terms(lexicon: &Lexicon, text: &str, out: &mut Vec<Term>) {
     let text = bounded(text).to_lowercase();
     for raw in text.split_whitespace() {
         let token = raw.trim_matches(|c: char| {
@@ -421,7 +357,7 @@ pub(crate) fn terms(text: &str, out: &mut Vec<Term>) {
         if key_is_value {
             value_token = Some(key);
         } else {
-            words(key, out);
+            words(lexicon, key, out);
         }
         if let Some(v) = value_token {
             let v = v.trim_matches(|c: char| matches!(c, '"' | '\'' | '[' | ']'));
@@ -432,14 +368,14 @@ pub(crate) fn terms(text: &str, out: &mut Vec<Term>) {
                     weight: SHAPE_WEIGHT,
                 });
             } else if !v.is_empty() {
-                words(v, out);
+                words(lexicon, v, out);
             }
         }
     }
 }
 
 /// The words of a token without digits: split on anything not alphanumeric.
-fn words(token: &str, out: &mut Vec<Term>) {
+fn words(lexicon: &Lexicon, token: &str, out: &mut Vec<Term>) {
     for word in token
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -451,7 +387,7 @@ fn words(token: &str, out: &mut Vec<Term>) {
             grams(word, 1.0, out);
         }
         // An exact entry has the same stem, so the stem alone finds every entry.
-        if !stop && let Some(canon) = synonym_of(&stemmed) {
+        if !stop && let Some(canon) = lexicon.synonym_of(&stemmed) {
             out.push(Term {
                 text: canon.to_string(),
                 kind: TermKind::Word,
@@ -466,34 +402,9 @@ fn words(token: &str, out: &mut Vec<Term>) {
     }
 }
 
-/// Optimal-string-alignment distance (edits + adjacent transpositions), giving up past `max`.
-pub(crate) fn edit_distance(a: &[char], b: &[char], max: usize) -> usize {
-    if a.len().abs_diff(b.len()) > max {
-        return max + 1;
-    }
-    let n = b.len();
-    let mut prev2 = vec![0usize; n + 1];
-    let mut prev: Vec<usize> = (0..=n).collect();
-    let mut cur = vec![0usize; n + 1];
-    for i in 1..=a.len() {
-        cur[0] = i;
-        let mut row_min = cur[0];
-        for j in 1..=n {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(prev2[j - 2] + 1);
-            }
-            cur[j] = v;
-            row_min = row_min.min(v);
-        }
-        if row_min > max {
-            return max + 1;
-        }
-        std::mem::swap(&mut prev2, &mut prev);
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[n]
+/// Optimal-string-alignment distance (edits and adjacent transpositions, each counted once).
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+    strsim::osa_distance(a, b)
 }
 
 #[cfg(test)]
@@ -502,7 +413,7 @@ mod tests {
 
     fn words_of(text: &str) -> Vec<String> {
         let mut out = Vec::new();
-        terms(text, &mut out);
+        terms(&Lexicon::default(), text, &mut out);
         out.into_iter()
             .filter(|t| t.kind == TermKind::Word)
             .map(|t| t.text)
@@ -520,7 +431,7 @@ mod tests {
 
     #[test]
     fn values_become_shapes() {
-        let w = words_of("cancel #W2611340 for noah.brown@example.com");
+        let w = words_of("cancel #W2611340 for ada@example.com");
         assert!(w.contains(&"~#ad7".to_string()), "{w:?}");
         assert!(w.contains(&"~email".to_string()));
         assert!(!w.iter().any(|t| t.contains("2611340")));
@@ -528,9 +439,38 @@ mod tests {
 
     #[test]
     fn distance_counts_transpositions_once() {
-        let c = |s: &str| s.chars().collect::<Vec<_>>();
-        assert_eq!(edit_distance(&c("cancle"), &c("cancel"), 2), 1);
-        assert_eq!(edit_distance(&c("adress"), &c("address"), 2), 1);
-        assert!(edit_distance(&c("weather"), &c("cancel"), 2) > 2);
+        assert_eq!(edit_distance("cancle", "cancel"), 1);
+        assert_eq!(edit_distance("adress", "address"), 1);
+        assert!(edit_distance("weather", "cancel") > 2);
+    }
+
+    #[test]
+    fn the_workflow_says_which_words_are_synonyms() {
+        let lexicon = Lexicon::new(&Vocabulary {
+            synonyms: vec![
+                ("parcel".into(), "order".into()),
+                ("parcels".into(), "box".into()),
+            ],
+            equivalents: vec![vec!["mistake".into(), "accident".into()]],
+        });
+        let mut out = Vec::new();
+        terms(&lexicon, "my parcels", &mut out);
+        let synonym: Vec<&Term> = out.iter().filter(|t| t.text == "order").collect();
+        assert_eq!(synonym.len(), 1, "{out:?}");
+        assert!((synonym[0].weight - SYNONYM_WEIGHT).abs() < f32::EPSILON);
+        assert!(
+            out.iter().any(|t| t.text == "parcel"),
+            "the word itself stays"
+        );
+        assert!(
+            !out.iter().any(|t| t.text == "box"),
+            "the first entry for a stem wins"
+        );
+        assert!(
+            words_of("my parcels").iter().all(|w| w != "order"),
+            "no vocabulary, no synonyms"
+        );
+        assert_eq!(lexicon.canonical("accident"), "mistake");
+        assert_eq!(lexicon.canonical("bored"), "bored");
     }
 }

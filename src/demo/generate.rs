@@ -5,6 +5,10 @@
 //! command metadata's examples, the tests and the docs name them; see [`planted`].
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::LazyLock;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
 
 use super::model::{
     Address, Fulfilment, Money, Name, Order, OrderItem, OrderStatus, PaymentMethod, Product,
@@ -129,487 +133,35 @@ pub(crate) mod planted {
     pub(crate) const EARBUDS_BLUE: &str = "8841205937";
 }
 
-type OptionSpec = (&'static str, &'static [&'static str]);
+/// What the generator draws from: `data/store.toml`, compiled in.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoreData {
+    first_names: Vec<String>,
+    last_names: Vec<String>,
+    streets: Vec<String>,
+    street_kinds: Vec<String>,
+    card_brands: Vec<String>,
+    /// City, state, first three digits of its zip codes.
+    cities: Vec<(String, String, String)>,
+    product: Vec<ProductType>,
+}
 
-/// Product types drawn at random: name, base price in dollars, option names with their values.
-const PRODUCT_TYPES: &[(&str, u64, &[OptionSpec])] = &[
-    (
-        "Backpack",
-        65,
-        &[
-            ("color", &["black", "navy", "grey", "green"]),
-            ("size", &["small", "medium", "large"]),
-            ("material", &["nylon", "polyester", "leather"]),
-        ],
-    ),
-    (
-        "Running Shoes",
-        95,
-        &[
-            ("size", &["7", "8", "9", "10", "11"]),
-            ("color", &["black", "white", "red", "blue"]),
-            ("sole", &["rubber", "foam"]),
-        ],
-    ),
-    (
-        "Desk Lamp",
-        40,
-        &[
-            ("color", &["black", "white", "silver"]),
-            ("brightness", &["low", "medium", "high"]),
-            ("power source", &["USB", "AC adapter", "battery"]),
-        ],
-    ),
-    (
-        "Coffee Maker",
-        85,
-        &[
-            ("color", &["black", "stainless steel", "red"]),
-            ("capacity", &["4 cups", "8 cups", "12 cups"]),
-            ("type", &["drip", "french press", "pour over"]),
-        ],
-    ),
-    (
-        "Laptop",
-        1100,
-        &[
-            ("screen size", &["13-inch", "15-inch", "17-inch"]),
-            ("processor", &["i5", "i7", "i9"]),
-            ("ram", &["8GB", "16GB", "32GB"]),
-            ("storage", &["256GB SSD", "512GB SSD", "1TB SSD"]),
-        ],
-    ),
-    (
-        "Smart Watch",
-        220,
-        &[
-            ("color", &["black", "silver", "gold"]),
-            ("band", &["silicone", "leather", "metal"]),
-            ("display", &["LCD", "AMOLED"]),
-        ],
-    ),
-    (
-        "Tablet",
-        420,
-        &[
-            ("screen size", &["8-inch", "10-inch", "12-inch"]),
-            ("storage", &["64GB", "128GB", "256GB"]),
-            ("color", &["black", "silver", "gold"]),
-        ],
-    ),
-    (
-        "Bluetooth Speaker",
-        75,
-        &[
-            ("color", &["black", "blue", "red"]),
-            ("battery life", &["10 hours", "20 hours"]),
-            ("water resistance", &["yes", "no"]),
-        ],
-    ),
-    (
-        "Office Chair",
-        260,
-        &[
-            ("material", &["mesh", "leather", "fabric"]),
-            ("color", &["black", "grey", "blue"]),
-            ("armrest", &["fixed", "adjustable", "none"]),
-        ],
-    ),
-    (
-        "Yoga Mat",
-        35,
-        &[
-            ("thickness", &["4mm", "6mm", "8mm"]),
-            ("material", &["PVC", "TPE", "natural rubber"]),
-            ("color", &["purple", "blue", "pink", "green"]),
-        ],
-    ),
-    (
-        "Sunglasses",
-        120,
-        &[
-            ("frame color", &["black", "brown", "silver"]),
-            ("lens color", &["green", "brown", "blue"]),
-            ("lens type", &["polarized", "non-polarized"]),
-        ],
-    ),
-    (
-        "Jigsaw Puzzle",
-        22,
-        &[
-            ("pieces", &["500", "1000", "1500", "2000"]),
-            ("theme", &["animals", "art", "landscape", "fantasy"]),
-            ("difficulty level", &["beginner", "intermediate", "expert"]),
-        ],
-    ),
-    (
-        "Electric Kettle",
-        45,
-        &[
-            ("capacity", &["1L", "1.5L", "2L"]),
-            ("material", &["plastic", "stainless steel", "glass"]),
-            ("color", &["white", "black", "silver"]),
-        ],
-    ),
-    (
-        "Gaming Mouse",
-        60,
-        &[
-            ("color", &["black", "white", "RGB"]),
-            ("sensor type", &["optical", "laser"]),
-            ("connectivity", &["wired", "wireless"]),
-        ],
-    ),
-    (
-        "Mechanical Keyboard",
-        130,
-        &[
-            ("switch type", &["linear", "tactile", "clicky"]),
-            ("backlight", &["none", "white", "RGB"]),
-            ("size", &["full size", "80%", "60%"]),
-        ],
-    ),
-    (
-        "Hiking Boots",
-        150,
-        &[
-            ("size", &["7", "8", "9", "10", "11", "12"]),
-            ("material", &["leather", "synthetic"]),
-            ("waterproof", &["yes", "no"]),
-        ],
-    ),
-    (
-        "Digital Camera",
-        700,
-        &[
-            ("resolution", &["20MP", "24MP", "30MP"]),
-            ("zoom", &["3x", "5x", "10x"]),
-            ("storage", &["SD card", "CF card"]),
-        ],
-    ),
-    (
-        "Air Purifier",
-        190,
-        &[
-            ("room size", &["small", "medium", "large"]),
-            ("filter type", &["HEPA", "carbon", "ionic"]),
-            ("features", &["none", "night mode", "smart sensors"]),
-        ],
-    ),
-    (
-        "Bicycle",
-        600,
-        &[
-            ("frame size", &["small", "medium", "large"]),
-            ("color", &["red", "black", "blue", "green"]),
-            ("type", &["road", "mountain", "city"]),
-        ],
-    ),
-    (
-        "Vacuum Cleaner",
-        240,
-        &[
-            ("type", &["upright", "canister", "robotic"]),
-            ("bagged/bagless", &["bagged", "bagless"]),
-            ("features", &["pet hair removal", "cordless", "HEPA filter"]),
-        ],
-    ),
-    (
-        "Blender",
-        90,
-        &[
-            ("capacity", &["1L", "1.5L", "2L"]),
-            ("motor power", &["500W", "800W", "1200W"]),
-            ("material", &["plastic", "glass"]),
-        ],
-    ),
-    (
-        "Cycling Helmet",
-        70,
-        &[
-            ("size", &["S", "M", "L"]),
-            ("color", &["black", "white", "red", "blue"]),
-            ("ventilation", &["low", "medium", "high"]),
-        ],
-    ),
-    (
-        "Skateboard",
-        110,
-        &[
-            ("deck material", &["maple", "bamboo", "plastic"]),
-            ("length", &["28 inch", "31 inch", "34 inch"]),
-            ("design", &["plain", "graphic", "custom"]),
-        ],
-    ),
-    (
-        "Garden Hose",
-        40,
-        &[
-            ("length", &["25ft", "50ft", "100ft"]),
-            ("material", &["rubber", "vinyl", "latex"]),
-            ("color", &["green", "black", "blue"]),
-        ],
-    ),
-    (
-        "Grill",
-        380,
-        &[
-            ("type", &["charcoal", "gas", "electric"]),
-            ("size", &["portable", "medium", "large"]),
-            ("features", &["none", "side burner", "rotisserie"]),
-        ],
-    ),
-    (
-        "Wristwatch",
-        180,
-        &[
-            ("strap material", &["leather", "metal", "silicone"]),
-            ("dial color", &["black", "white", "blue"]),
-        ],
-    ),
-    (
-        "Pet Bed",
-        55,
-        &[
-            ("size", &["small", "medium", "large"]),
-            ("material", &["fleece", "polyester", "memory foam"]),
-            ("color", &["grey", "brown", "beige"]),
-        ],
-    ),
-    (
-        "Perfume",
-        90,
-        &[
-            ("scent family", &["fresh", "woody", "floral", "oriental"]),
-            ("size", &["30ml", "50ml", "100ml"]),
-            ("gender", &["men", "women", "unisex"]),
-        ],
-    ),
-    (
-        "Notebook",
-        12,
-        &[
-            ("size", &["A4", "A5", "pocket"]),
-            ("cover type", &["hard cover", "soft cover"]),
-            ("paper", &["lined", "dotted", "plain"]),
-        ],
-    ),
-    (
-        "Fleece Jacket",
-        80,
-        &[
-            ("size", &["S", "M", "L", "XL"]),
-            ("color", &["navy", "red", "black", "grey"]),
-            ("zipper", &["full", "half"]),
-        ],
-    ),
-    (
-        "Action Camera",
-        320,
-        &[
-            ("resolution", &["1080p", "4K", "5K"]),
-            ("waterproof", &["yes", "no"]),
-            ("color", &["black", "silver"]),
-        ],
-    ),
-    (
-        "E-Reader",
-        140,
-        &[
-            ("screen size", &["6-inch", "7-inch", "8-inch"]),
-            ("connectivity", &["Wi-Fi", "Wi-Fi + Cellular"]),
-            ("storage", &["8GB", "16GB", "32GB"]),
-        ],
-    ),
-    (
-        "Headphones",
-        160,
-        &[
-            ("type", &["on-ear", "over-ear", "in-ear"]),
-            ("connectivity", &["wired", "wireless"]),
-            ("color", &["black", "white", "blue", "red"]),
-        ],
-    ),
-    (
-        "Indoor Security Camera",
-        95,
-        &[
-            ("resolution", &["1080p", "2K", "4K"]),
-            (
-                "field of view",
-                &["110 degrees", "130 degrees", "160 degrees"],
-            ),
-            ("connectivity", &["Wi-Fi", "Ethernet"]),
-        ],
-    ),
-    (
-        "Smart Thermostat",
-        170,
-        &[
-            (
-                "compatibility",
-                &["Google Assistant", "Apple HomeKit", "Amazon Alexa"],
-            ),
-            ("color", &["white", "black", "stainless steel"]),
-        ],
-    ),
-    (
-        "Espresso Machine",
-        450,
-        &[
-            ("pressure", &["9 bar", "15 bar", "19 bar"]),
-            ("capacity", &["1L", "1.5L", "2L"]),
-            ("type", &["manual", "automatic", "capsule"]),
-        ],
-    ),
-    (
-        "Luggage Set",
-        230,
-        &[
-            ("piece count", &["2-piece", "3-piece", "4-piece"]),
-            ("color", &["black", "blue", "red", "silver"]),
-            ("material", &["hardshell", "softshell"]),
-        ],
-    ),
-    (
-        "Dumbbell Set",
-        140,
-        &[
-            ("weight range", &["5-25 lbs", "30-50 lbs", "55-75 lbs"]),
-            ("material", &["iron", "rubber", "urethane"]),
-            ("set type", &["fixed", "adjustable"]),
-        ],
-    ),
-    (
-        "Patio Umbrella",
-        105,
-        &[
-            ("size", &["6 ft", "7.5 ft", "9 ft"]),
-            ("color", &["green", "red", "blue", "beige"]),
-            ("material", &["polyester", "olefin", "sunbrella"]),
-        ],
-    ),
-    (
-        "Tent",
-        210,
-        &[
-            ("size", &["2-person", "4-person", "6-person"]),
-            ("material", &["nylon", "polyester", "canvas"]),
-            ("season", &["3-season", "4-season"]),
-        ],
-    ),
-    (
-        "Wall Clock",
-        35,
-        &[
-            ("diameter", &["10 inches", "12 inches", "14 inches"]),
-            ("color", &["black", "white", "wood"]),
-            ("type", &["analog", "digital"]),
-        ],
-    ),
-    (
-        "Portable Charger",
-        45,
-        &[
-            ("capacity", &["5000mAh", "10000mAh", "20000mAh"]),
-            ("output", &["USB-A", "USB-C", "Wireless"]),
-            ("color", &["black", "white", "blue"]),
-        ],
-    ),
-    (
-        "Electric Toothbrush",
-        65,
-        &[
-            ("color", &["white", "black", "blue"]),
-            ("speed settings", &["low", "high"]),
-            ("battery type", &["rechargeable", "AA batteries"]),
-        ],
-    ),
-    (
-        "Bookshelf",
-        160,
-        &[
-            ("material", &["wood", "metal", "glass"]),
-            ("color", &["white", "brown", "black"]),
-            ("height", &["3 ft", "4 ft", "5 ft", "6 ft"]),
-        ],
-    ),
-];
+/// A product type: base price in dollars, option names with their values (in file order).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProductType {
+    name: String,
+    base_price: u64,
+    #[serde(default)]
+    options: IndexMap<String, Vec<String>>,
+}
 
-const FIRST_NAMES: &[&str] = &[
-    "olivia", "liam", "emma", "noah", "ava", "ethan", "sophia", "mason", "isabella", "lucas",
-    "mia", "james", "amelia", "aiden", "harper", "yusuf", "evelyn", "omar", "chen", "priya", "mei",
-    "raj", "fatima", "daniel", "lena", "mateo", "sara", "ivan", "yara", "hiro", "anya", "kofi",
-    "nora", "leo", "zoe", "arjun", "ines", "tomas", "aisha", "lucia",
-];
-
-const LAST_NAMES: &[&str] = &[
-    "smith", "johnson", "garcia", "brown", "lee", "nguyen", "patel", "kim", "lopez", "wilson",
-    "martin", "anderson", "thomas", "moore", "jackson", "white", "harris", "clark", "lewis",
-    "walker", "young", "hall", "allen", "wright", "king", "scott", "green", "adams", "baker",
-    "nelson", "rossi", "muller", "silva", "sato", "khan", "ito", "ahmed", "novak", "kowalski",
-    "santos",
-];
-
-/// City, state, first three digits of its zip codes.
-const CITIES: &[(&str, &str, &str)] = &[
-    ("Denver", "CO", "802"),
-    ("Portland", "OR", "972"),
-    ("Austin", "TX", "787"),
-    ("Seattle", "WA", "981"),
-    ("Chicago", "IL", "606"),
-    ("Boston", "MA", "021"),
-    ("Phoenix", "AZ", "850"),
-    ("Atlanta", "GA", "303"),
-    ("Columbus", "OH", "432"),
-    ("San Diego", "CA", "921"),
-    ("San Jose", "CA", "951"),
-    ("Philadelphia", "PA", "191"),
-    ("Nashville", "TN", "372"),
-    ("Charlotte", "NC", "282"),
-    ("Minneapolis", "MN", "554"),
-    ("Jacksonville", "FL", "322"),
-    ("Indianapolis", "IN", "462"),
-    ("Fort Worth", "TX", "761"),
-    ("Milwaukee", "WI", "532"),
-    ("New York", "NY", "100"),
-];
-
-const STREETS: &[&str] = &[
-    "Maple",
-    "Oak",
-    "Cedar",
-    "Elm",
-    "Pine",
-    "Willow",
-    "Lakeview",
-    "Hillcrest",
-    "Sunset",
-    "River",
-    "Park",
-    "Highland",
-    "Chestnut",
-    "Spruce",
-    "Main",
-    "Broadway",
-    "Lincoln",
-    "Washington",
-    "Jefferson",
-    "Meadow",
-];
-
-const STREET_KINDS: &[&str] = &[
-    "Street",
-    "Avenue",
-    "Drive",
-    "Lane",
-    "Road",
-    "Boulevard",
-    "Court",
-    "Place",
-];
-
-const CARD_BRANDS: &[&str] = &["visa", "mastercard", "amex", "discover"];
+/// The embedded data, read once. It is part of the binary, so a mistake in it is a build
+/// defect, caught by `the_embedded_store_data_reads` before anything ships.
+static DATA: LazyLock<StoreData> = LazyLock::new(|| {
+    toml::from_str(include_str!("data/store.toml")).expect("src/demo/data/store.toml is valid")
+});
 
 /// Generate the store for `seed`. Pure: no I/O, no clock, no global state.
 pub(crate) fn dataset(seed: u64) -> Dataset {
@@ -966,17 +518,22 @@ impl Generator {
     }
 
     fn products(&mut self) {
-        for &(name, base_dollars, options) in PRODUCT_TYPES {
+        for ProductType {
+            name,
+            base_price: base_dollars,
+            options,
+        } in &DATA.product
+        {
             let product_id = self.unique(|r| r.digits(10));
             // Every combination of option values, in a fixed order.
             let mut combos: Vec<Vec<(&str, &str)>> = vec![Vec::new()];
-            for &(option, values) in options {
+            for (option, values) in options {
                 combos = combos
                     .iter()
                     .flat_map(|c| {
                         values.iter().map(move |v| {
                             let mut c = c.clone();
-                            c.push((option, *v));
+                            c.push((option.as_str(), v.as_str()));
                             c
                         })
                     })
@@ -988,7 +545,7 @@ impl Generator {
                 let combo = combos.swap_remove(self.rng.index(combos.len()));
                 let item_id = self.unique(|r| r.digits(10));
                 // Base price ± 15 %, in cents; the first two variants are always in stock.
-                let base = base_dollars as i64 * 100;
+                let base = *base_dollars as i64 * 100;
                 let cents =
                     base * self.rng.range(85, 115) as i64 / 100 + self.rng.range(0, 99) as i64;
                 let available = n < 2 || self.rng.chance(70);
@@ -1018,9 +575,9 @@ impl Generator {
         let catalog: Vec<Product> = self.data.products.values().cloned().collect();
         let mut made = 0;
         while made < GENERATED_USERS {
-            let first = *self.rng.pick(FIRST_NAMES);
-            let last = *self.rng.pick(LAST_NAMES);
-            let &(city, state, zip3) = self.rng.pick(CITIES);
+            let first = self.rng.pick(&DATA.first_names).as_str();
+            let last = self.rng.pick(&DATA.last_names).as_str();
+            let (city, state, zip3) = self.rng.pick(&DATA.cities);
             let zip = format!("{zip3}{:02}", self.rng.range(0, 99));
             let email = format!("{first}.{last}{}@example.com", self.rng.range(1000, 9999));
             let name_key = super::model::keys::name_zip(first, last, &zip);
@@ -1034,16 +591,16 @@ impl Generator {
                 address1: format!(
                     "{} {} {}",
                     self.rng.range(1, 999),
-                    self.rng.pick(STREETS),
-                    self.rng.pick(STREET_KINDS)
+                    self.rng.pick(&DATA.streets),
+                    self.rng.pick(&DATA.street_kinds)
                 ),
                 address2: if self.rng.chance(40) {
                     format!("Suite {}", self.rng.range(100, 999))
                 } else {
                     String::new()
                 },
-                city: city.to_string(),
-                state: state.to_string(),
+                city: city.clone(),
+                state: state.clone(),
                 country: "USA".to_string(),
                 zip,
             };
@@ -1074,7 +631,7 @@ impl Generator {
         let mut methods = Vec::new();
         if self.rng.chance(75) {
             let id = self.unique(|r| format!("credit_card_{}", r.digits(7)));
-            let brand = self.rng.pick(CARD_BRANDS).to_string();
+            let brand = self.rng.pick(&DATA.card_brands).to_string();
             let last_four = format!("{:04}", self.rng.range(0, 9999));
             methods.push(PaymentMethod::CreditCard {
                 id,

@@ -7,8 +7,8 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::domain::CommandResponse;
 use crate::exec::builtin::BuiltinRequest;
-use crate::exec::output::CommandResponse;
 
 use super::model::{
     Address, AfterSaleRequest, Money, Order, OrderItem, OrderStatus, PaymentMethod, Product,

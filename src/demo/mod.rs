@@ -4,11 +4,13 @@
 //! - [`generate`]: the store's data, generated deterministically from a fixed seed;
 //! - [`model`]: the records (users, orders, products) and their RocksDB keys;
 //! - [`handlers`]: one builtin handler per command of `tools/*.toml`, enforcing the store's rules;
-//! - [`calc`]: the arithmetic evaluator behind `calculate`.
+//! - [`calc`]: the arithmetic evaluator behind `calculate`;
+//! - [`RetailDemo`]: the plug-in that hands all of it to the engine (`App::builder`).
 //!
-//! The data lives in the `CF_DEMO_RETAIL` column family. It is written once, in one atomic
-//! batch, the first time a handler runs (or [`Retail::ensure_seeded`] is called), and never
-//! again: changes made through the commands persist across restarts.
+//! The data lives in the [`CF_DEMO_RETAIL`] column family of the data dir's RocksDB. It is
+//! written once, in one atomic batch, the first time a handler runs (or
+//! [`Retail::ensure_seeded`] is called), and never again: changes made through the commands
+//! persist across restarts.
 //!
 //! Records read by the handlers are kept decoded in memory ([`RecordCache`]): a repeated
 //! `get_order_details` costs a hash lookup and a clone instead of a RocksDB read and a JSON
@@ -33,13 +35,56 @@ use anyhow::Context as _;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::app::Plugin;
 use crate::exec::builtin::BuiltinRegistry;
-use crate::store::{CF_DEMO_RETAIL, Db};
+use crate::store::Db;
 
 use model::{Order, Product, User, keys};
 
 /// Prefix of every demo handler name (`[run] handler = "retail.cancel_pending_order"`).
 pub const HANDLER_PREFIX: &str = "retail.";
+
+/// Column family of the demo's retail data.
+pub const CF_DEMO_RETAIL: &str = "demo_retail";
+
+/// The demo as a plug-in of the engine: its `retail.*` handlers, its data in the data dir.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RetailDemo;
+
+impl Plugin for RetailDemo {
+    fn name(&self) -> &str {
+        "retail demo"
+    }
+
+    fn provides(&self, handler: &str) -> bool {
+        is_handler(handler)
+    }
+
+    fn column_families(&self) -> &[&'static str] {
+        &[CF_DEMO_RETAIL]
+    }
+
+    fn install(
+        &self,
+        db: Option<&Db>,
+        used: bool,
+        registry: &mut BuiltinRegistry,
+    ) -> anyhow::Result<()> {
+        let Some(db) = db else {
+            anyhow::ensure!(
+                !used,
+                "the retail demo keeps its data in a data dir; open the app with one"
+            );
+            return Ok(());
+        };
+        let retail = Retail::new(db.clone());
+        if used {
+            retail.ensure_seeded().context("seeding the demo data")?;
+        }
+        register(registry, retail);
+        Ok(())
+    }
+}
 
 /// The demo store: its data in RocksDB, and a lock serialising read-modify-write commands.
 pub struct Retail {
@@ -263,13 +308,13 @@ pub(crate) fn put_json(
     Ok(())
 }
 
-/// True when `name` is one of the handlers [`register`] adds (`retail.cancel_pending_order`…):
-/// lets `flowmcp check` validate `[run] handler = …` without opening a store.
 /// The value of a `calculate` expression (the accuracy benchmark compares expressions by it).
 pub fn evaluate_expression(input: &str) -> Result<f64, String> {
     calc::evaluate(input)
 }
 
+/// True when `name` is one of the handlers [`register`] adds (`retail.cancel_pending_order`…):
+/// lets `flowmcp check` validate `[run] handler = …` without opening a store.
 pub fn is_handler(name: &str) -> bool {
     name.strip_prefix(HANDLER_PREFIX)
         .is_some_and(|command| handlers::HANDLERS.iter().any(|(n, _)| *n == command))
@@ -277,7 +322,7 @@ pub fn is_handler(name: &str) -> bool {
 
 /// Register every `retail.*` handler. Handlers call [`Retail::ensure_seeded`] lazily too (a
 /// cheap check once seeded) so they never see an empty store.
-pub fn register(registry: &mut BuiltinRegistry, retail: Arc<Retail>) {
+fn register(registry: &mut BuiltinRegistry, retail: Arc<Retail>) {
     for &(name, handler) in handlers::HANDLERS {
         let retail = Arc::clone(&retail);
         registry.register(format!("{HANDLER_PREFIX}{name}"), move |request| {

@@ -1,17 +1,18 @@
-//! The `builtin` executor: Rust handlers registered by name (`[run] handler = "retail.…"`).
+//! The `builtin` executor: Rust handlers registered by name (`[run] handler = "shop.…"`), by
+//! the plug-ins the app is built with.
 //!
 //! Handlers are plain synchronous functions run inline on the async worker that serves the
 //! request: no thread hop, which on a 2-core machine costs more than a RocksDB point read or
-//! write. So a handler must be quick — in-memory work and RocksDB point reads and writes, as
-//! the demo's are. Anything that may take long (network, large scans, sleeping) belongs in an
-//! `exec` command: a builtin cannot be interrupted by the command's timeout.
+//! write. So a handler must be quick: in-memory work and RocksDB point reads and writes.
+//! Anything that may take long (network, large scans, sleeping) belongs in an `exec` command:
+//! a builtin cannot be interrupted by the command's timeout.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::output::CommandResponse;
+use crate::domain::CommandResponse;
 
 /// What a builtin handler is given: the validated parameters and who is asking.
 #[derive(Debug, Clone, Copy)]

@@ -8,7 +8,6 @@
 //! never takes the server or the channel down with it.
 
 pub mod builtin;
-pub mod output;
 pub mod process;
 
 use std::panic::AssertUnwindSafe;
@@ -17,17 +16,9 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::session::ChannelId;
+use crate::domain::{Caller, CommandResponse};
 use crate::workflow::{Command, ContentSpec, RunSpec, template};
 use builtin::{BuiltinRegistry, BuiltinRequest};
-use output::CommandResponse;
-
-/// Who runs a command.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub channel_id: ChannelId,
-    pub user_id: Option<String>,
-}
 
 /// A command's answer plus any extra content blocks (images, embedded resources).
 #[derive(Debug, Clone)]

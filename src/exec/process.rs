@@ -11,12 +11,13 @@ use serde_json::{Map, Value, json};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
-use super::output::CommandResponse;
+use crate::domain::CommandResponse;
 
 /// How much of stderr a failure reports (its end is what explains it).
 const STDERR_TAIL_BYTES: usize = 2048;
 
 /// What the program is asked and under which limits.
+#[derive(Debug)]
 pub struct ExecRequest<'a> {
     pub program: &'a [String],
     pub workdir: &'a Path,
@@ -172,11 +173,14 @@ async fn read_tail(mut reader: impl AsyncRead + Unpin) -> Vec<u8> {
     tail
 }
 
+/// Kill the child's process group (created for this child alone), and whatever it started.
 fn kill_group(pid: Option<u32>) {
-    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-        // SAFETY: killpg only sends a signal; the group was created for this child alone.
-        unsafe {
-            libc::killpg(pid, libc::SIGKILL);
-        }
+    let group = pid
+        .and_then(|p| i32::try_from(p).ok())
+        .and_then(rustix::process::Pid::from_raw);
+    if let Some(group) = group
+        && let Err(e) = rustix::process::kill_process_group(group, rustix::process::Signal::KILL)
+    {
+        tracing::debug!(error = %e, "the timed-out program's group was already gone");
     }
 }

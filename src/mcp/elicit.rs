@@ -185,18 +185,15 @@ mod tests {
 
     #[test]
     fn flat_parameters_make_a_form_and_arrays_do_not() {
-        let catalog =
-            crate::app::check(&crate::workflow::WorkflowSource::embedded()).expect("demo");
-        let cancel = catalog.command("cancel_pending_order").expect("command");
-        let params: Vec<&Param> = cancel.params.iter().collect();
+        let catalog = crate::workflow::testing::helpdesk();
+        let close = catalog.command("close_ticket").expect("command");
+        let params: Vec<&Param> = close.params.iter().collect();
         let schema = form_schema(&params).expect("a form");
         let value = serde_json::to_value(&schema).expect("serializes");
-        assert_eq!(value["required"], json!(["order_id", "reason"]));
-        assert_eq!(value["properties"]["reason"]["enum"][0], "no longer needed");
-        let returns = catalog
-            .command("return_delivered_order_items")
-            .expect("command");
-        let params: Vec<&Param> = returns.params.iter().collect();
+        assert_eq!(value["required"], json!(["ticket_id", "reason"]));
+        assert_eq!(value["properties"]["reason"]["enum"][0], "resolved");
+        let merge = catalog.command("merge_tickets").expect("command");
+        let params: Vec<&Param> = merge.params.iter().collect();
         assert!(form_schema(&params).is_none());
     }
 }

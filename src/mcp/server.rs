@@ -16,11 +16,11 @@ use serde_json::{Map, Value};
 
 use super::conversation_tools::{self, CONVERSATION_SCHEME};
 use super::elicit::ElicitAsker;
-use super::tools::{self, INVOKE_ASSISTANT, PERFORM_ACTION, ToolSet};
-use crate::app::ConversationError;
-use crate::app::{ActionError, App, AssistantError, ParamAsker};
-use crate::exec::Caller;
-use crate::store::conversations::{Direction, TraceEvent};
+use super::tools::{self, ToolSet, error_result};
+use crate::app::requests::{self, InvokeAssistant, PerformAction, Request};
+use crate::app::{App, AssistantReply, EngineError, ParamAsker, TraceObserver};
+use crate::domain::{Caller, Direction, TraceEvent};
+use crate::workflow::catalog::GLOBAL_CONTEXT;
 use crate::workflow::{ContentSpec, template};
 
 /// Everything a session needs, shared: cloning a `FlowServer` per HTTP session is cheap.
@@ -29,6 +29,16 @@ pub struct FlowServer {
     app: App,
     caller: Caller,
     tools: Arc<ToolSet>,
+}
+
+impl std::fmt::Debug for FlowServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowServer")
+            .field("app", &self.app)
+            .field("caller", &self.caller)
+            .field("tools", &self.tools.tools.len())
+            .finish()
+    }
 }
 
 impl FlowServer {
@@ -47,15 +57,13 @@ impl FlowServer {
     /// notification (after an "accepted" one) before the result.
     async fn run_command(
         &self,
-        name: &str,
-        params: Option<&Value>,
-        timeout: Option<u64>,
+        request: PerformAction,
         context: &RequestContext<RoleServer>,
     ) -> CallToolResponse {
-        let (observer, forwarder) = progress_forwarder(context, name);
+        let (observer, forwarder) = progress_forwarder(context, &request.command_name);
         let outcome = self
             .app
-            .perform_action_traced(&self.caller, name, params, timeout, observer)
+            .perform_action(&self.caller, request, observer)
             .await;
         if let Some(forwarder) = forwarder {
             // The sender was dropped with the turn: the forwarder ends after the last event.
@@ -68,29 +76,19 @@ impl FlowServer {
                 }
                 tools::outcome_result(outcome)
             }
-            Err(e) => {
-                if matches!(e, ActionError::TimedOut { .. }) {
-                    tracing::warn!(command = name, "{e}");
-                }
-                tools::error_result(e.to_string())
-            }
+            Err(e) => error_result(&e),
         };
         result.into()
     }
 
-    /// `invoke_assistant`: check the arguments; missing parameters are asked by elicitation
-    /// when the client declared it, otherwise in the reply text.
+    /// `invoke_assistant`: missing parameters are asked by elicitation when the client
+    /// declared it, otherwise in the reply text.
     async fn invoke_assistant(
         &self,
-        args: &Map<String, Value>,
+        request: InvokeAssistant,
         input_responses: Option<InputResponses>,
         context: &RequestContext<RoleServer>,
     ) -> CallToolResponse {
-        let (text, timeout) =
-            match text_and_timeout(INVOKE_ASSISTANT, args, &["command", "timeout_seconds"]) {
-                Ok(found) => found,
-                Err(message) => return tools::error_result(message).into(),
-            };
         let stateless_era = context
             .protocol_version()
             .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
@@ -104,8 +102,7 @@ impl FlowServer {
             .app
             .invoke_assistant(
                 &self.caller,
-                text,
-                timeout,
+                request,
                 observer,
                 asker.as_ref().map(|a| a as &dyn ParamAsker),
             )
@@ -114,72 +111,65 @@ impl FlowServer {
             let _ = forwarder.await;
         }
         match outcome {
-            Ok(outcome) => {
+            Ok(AssistantReply::Answered(outcome)) => {
                 if outcome.context_changed {
                     notify_tools_changed(context).await;
                 }
                 tools::outcome_result(outcome).into()
             }
-            Err(AssistantError::InputRequired) => {
+            Ok(AssistantReply::InputRequired) => {
                 match asker.as_ref().and_then(ElicitAsker::input_required) {
                     Some(required) => required.into(),
-                    None => tools::error_result("the question could not be sent").into(),
+                    None => tools::message_result("the question could not be sent").into(),
                 }
             }
-            Err(e) => {
-                if matches!(e, AssistantError::TimedOut { .. }) {
-                    tracing::warn!("{e}");
-                }
-                tools::error_result(e.to_string()).into()
-            }
+            Err(e) => error_result(&e).into(),
         }
     }
 
-    async fn perform_action(
+    /// A command's own tool: only where the channel's context offers it.
+    async fn command_tool(
         &self,
-        args: &Map<String, Value>,
+        name: &str,
+        args: Map<String, Value>,
         context: &RequestContext<RoleServer>,
-    ) -> CallToolResponse {
-        let (command_name, timeout) = match text_and_timeout(
-            PERFORM_ACTION,
-            args,
-            &["command_name", "parameters", "timeout_seconds"],
-        ) {
-            Ok(found) => found,
-            Err(message) => return tools::error_result(message).into(),
+    ) -> Result<CallToolResponse, McpError> {
+        let catalog = self.app.catalog();
+        let Some(command) = catalog.command(name) else {
+            return Err(McpError::invalid_params(
+                format!(
+                    "unknown tool \"{}\"",
+                    name.chars().take(80).collect::<String>()
+                ),
+                None,
+            ));
         };
-        self.run_command(command_name, args.get("parameters"), timeout, context)
-            .await
-    }
-}
-
-/// The arguments of `perform_action` / `invoke_assistant`: only the `allowed` keys, the first
-/// of them a required string, and an optional `timeout_seconds`.
-fn text_and_timeout<'a>(
-    tool: &str,
-    args: &'a Map<String, Value>,
-    allowed: &[&str],
-) -> Result<(&'a str, Option<u64>), String> {
-    if let Some(unknown) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(format!(
-            "{unknown}: unknown argument ({tool} takes {})",
-            allowed.join(", ")
-        ));
-    }
-    let key = allowed.first().copied().unwrap_or_default();
-    let text = match args.get(key) {
-        Some(Value::String(text)) => text.as_str(),
-        Some(_) => return Err(format!("{key}: must be a string")),
-        None => return Err(format!("{key}: missing required argument")),
-    };
-    let timeout =
-        match args.get("timeout_seconds") {
-            None | Some(Value::Null) => None,
-            Some(value) => Some(value.as_u64().ok_or_else(|| {
-                "timeout_seconds: must be an integer between 1 and 600".to_string()
-            })?),
+        if command.context != GLOBAL_CONTEXT {
+            let current = self
+                .app
+                .current_context(&self.caller)
+                .await
+                .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+            if !catalog.available_in(command, &current) {
+                let here = if current == GLOBAL_CONTEXT {
+                    "the global context".to_string()
+                } else {
+                    format!("the {current} context")
+                };
+                return Ok(tools::message_result(format!(
+                    "{} is only available in the {} context (the channel is in {here}); perform_action runs it anywhere",
+                    command.name, command.context,
+                ))
+                .into());
+            }
+        }
+        let request = PerformAction {
+            command_name: name.to_string(),
+            parameters: Value::Object(args),
+            timeout_seconds: None,
         };
-    Ok((text, timeout))
+        Ok(self.run_command(request, context).await)
+    }
 }
 
 /// With a progress token, a task that sends each trace event of the call as a progress
@@ -187,10 +177,7 @@ fn text_and_timeout<'a>(
 fn progress_forwarder(
     context: &RequestContext<RoleServer>,
     what: &str,
-) -> (
-    Option<tokio::sync::mpsc::UnboundedSender<TraceEvent>>,
-    Option<tokio::task::JoinHandle<()>>,
-) {
+) -> (Option<TraceObserver>, Option<tokio::task::JoinHandle<()>>) {
     let Some(token) = context.meta.get_progress_token() else {
         return (None, None);
     };
@@ -280,61 +267,40 @@ impl ServerHandler for FlowServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let empty = Map::new();
-        let args = request.arguments.as_ref().unwrap_or(&empty);
-        if request.name == PERFORM_ACTION {
-            return Ok(self.perform_action(args, &context).await);
+        let CallToolRequestParams {
+            name,
+            arguments,
+            input_responses,
+            ..
+        } = request;
+        let args = arguments.unwrap_or_default();
+        if name == PerformAction::NAME {
+            return Ok(match requests::parse::<PerformAction>(args) {
+                Ok(request) => self.run_command(request, &context).await,
+                Err(e) => error_result(&e).into(),
+            });
         }
         // The rarer, larger futures are boxed: rmcp moves this one into a task per request,
         // and its size is that of the largest branch.
-        if request.name == INVOKE_ASSISTANT {
-            return Ok(Box::pin(self.invoke_assistant(
-                args,
-                request.input_responses.clone(),
-                &context,
-            ))
-            .await);
+        if name == InvokeAssistant::NAME {
+            return Ok(match requests::parse::<InvokeAssistant>(args) {
+                Ok(request) => {
+                    Box::pin(self.invoke_assistant(request, input_responses, &context)).await
+                }
+                Err(e) => error_result(&e).into(),
+            });
         }
-        if conversation_tools::is_conversation_tool(&request.name) {
+        if conversation_tools::is_conversation_tool(&name) {
             return Ok(Box::pin(conversation_tools::call(
                 &self.app,
                 &self.caller,
-                &request.name,
+                &name,
                 args,
             ))
             .await
             .into());
         }
-        let catalog = self.app.catalog();
-        let Some(command) = catalog.command(&request.name) else {
-            return Err(McpError::invalid_params(
-                format!(
-                    "unknown tool \"{}\"",
-                    request.name.chars().take(80).collect::<String>()
-                ),
-                None,
-            ));
-        };
-        if command.context != crate::workflow::catalog::GLOBAL_CONTEXT {
-            let current = self
-                .app
-                .current_context(&self.caller)
-                .await
-                .map_err(|e| McpError::internal_error(e.to_string(), None))?;
-            if !catalog.available_in(command, &current) {
-                return Ok(tools::error_result(format!(
-                    "{} is only available in the {} context (the channel is in {}); perform_action runs it anywhere",
-                    command.name,
-                    command.context,
-                    if current == crate::workflow::catalog::GLOBAL_CONTEXT { "the global context".to_string() } else { format!("the {current} context") }
-                ))
-                .into());
-            }
-        }
-        let params = Value::Object(args.clone());
-        Ok(self
-            .run_command(&request.name, Some(&params), None, &context)
-            .await)
+        self.command_tool(&name, args, &context).await
     }
 
     async fn list_resources(
@@ -342,9 +308,12 @@ impl ServerHandler for FlowServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
+        let every = requests::GetAllConversations {
+            limit: requests::Limit::new(requests::Limit::MAX),
+        };
         let conversations = self
             .app
-            .list_conversations(&self.caller, Some(100))
+            .list_conversations(&self.caller, every)
             .await
             .map_err(|e| McpError::internal_error(e.to_string(), None))?;
         let resources = conversations
@@ -386,7 +355,7 @@ impl ServerHandler for FlowServer {
         };
         let (summary, turns) = match self.app.conversation_turns(&self.caller, id).await {
             Ok(found) => found,
-            Err(ConversationError::UnknownConversation(_)) => return Err(not_found()),
+            Err(EngineError::UnknownConversation(_)) => return Err(not_found()),
             Err(e) => return Err(McpError::internal_error(e.to_string(), None)),
         };
         let body = serde_json::json!({

@@ -1,4 +1,6 @@
-//! Tools generated from the catalog, built once per process and shared by every session.
+//! The tool list, built once per process from the catalog and the engine's request types,
+//! and shared by every session: `perform_action`, `invoke_assistant`, the conversation tools,
+//! and one tool per workflow command.
 
 use std::sync::Arc;
 
@@ -7,27 +9,28 @@ use rmcp::model::{
 };
 use serde_json::{Value, json};
 
-use crate::app::ActionOutcome;
-use crate::exec::output::CommandOutput;
+use crate::app::requests::{
+    self, ActivateConversation, GetAllConversations, InvokeAssistant, NewConversation,
+    PerformAction, PostFeedback, Request,
+};
+use crate::app::{ActionOutcome, EngineError, StatusReply};
+use crate::domain::{CommandOutput, ConversationSummary};
 use crate::workflow::{Catalog, Command, ContentSpec};
 
-pub const PERFORM_ACTION: &str = "perform_action";
-pub const INVOKE_ASSISTANT: &str = "invoke_assistant";
-
-/// The tool list and the output schema every command shares.
+/// The tool list.
 #[derive(Debug)]
-pub struct ToolSet {
-    pub tools: Vec<Tool>,
+pub(crate) struct ToolSet {
+    pub(crate) tools: Vec<Tool>,
 }
 
 impl ToolSet {
-    pub fn build(catalog: &Catalog) -> Arc<Self> {
-        let output_schema = Arc::new(command_output_schema());
+    pub(crate) fn build(catalog: &Catalog) -> Arc<Self> {
+        let output_schema = Arc::new(schema_of::<CommandOutput>());
         let mut tools = vec![
             perform_action_tool(catalog, output_schema.clone()),
             invoke_assistant_tool(catalog, output_schema.clone()),
         ];
-        tools.extend(super::conversation_tools::tools());
+        tools.extend(conversation_tools());
         tools.extend(
             catalog
                 .commands
@@ -38,20 +41,36 @@ impl ToolSet {
     }
 }
 
-/// JSON Schema of `CommandOutput`, the `structuredContent` of every command result.
-fn command_output_schema() -> JsonObject {
-    let schema = schemars::schema_for!(CommandOutput);
-    match serde_json::to_value(schema) {
-        Ok(Value::Object(map)) => map,
+/// The JSON Schema of a type the tools return.
+fn schema_of<T: schemars::JsonSchema>() -> JsonObject {
+    match schemars::schema_for!(T).to_value() {
+        Value::Object(map) => map,
         _ => JsonObject::new(),
+    }
+}
+
+/// "Give up after N seconds (default D)": the workflow's real default.
+fn describe_timeout(schema: &mut JsonObject, catalog: &Catalog) {
+    if let Some(Value::Object(timeout)) = schema
+        .get_mut("properties")
+        .and_then(|p| p.get_mut("timeout_seconds"))
+    {
+        timeout.insert(
+            "description".into(),
+            json!(format!(
+                "Give up after this many seconds (default {})",
+                catalog.default_timeout.secs()
+            )),
+        );
     }
 }
 
 fn perform_action_tool(catalog: &Catalog, output_schema: Arc<JsonObject>) -> Tool {
     let names: Vec<&str> = catalog.commands.keys().map(String::as_str).collect();
     let mut description = format!(
-        "Run a command of the \"{}\" workflow by name with its parameters (validated against the command's schema). Commands:",
-        catalog.name
+        "Run a command of the \"{}\" workflow by name with its parameters (validated against the command's schema; default timeout {} s). Commands:",
+        catalog.name,
+        catalog.default_timeout.secs()
     );
     for command in catalog.commands.values() {
         description.push_str(&format!(
@@ -60,21 +79,15 @@ fn perform_action_tool(catalog: &Catalog, output_schema: Arc<JsonObject>) -> Too
             first_line(&command.description)
         ));
     }
-    let schema = json!({
-        "type": "object",
-        "properties": {
-            "command_name": {"type": "string", "enum": names, "description": "The command to run"},
-            "parameters": {"type": "object", "description": "The command's parameters, as in its own tool's input schema", "default": {}},
-            "timeout_seconds": {"type": "integer", "minimum": 1, "maximum": 600, "description": "Give up after this many seconds (default 60)"}
-        },
-        "required": ["command_name"],
-        "additionalProperties": false
-    });
-    let schema = match schema {
-        Value::Object(map) => map,
-        _ => JsonObject::new(),
-    };
-    Tool::new(PERFORM_ACTION, description, Arc::new(schema))
+    let mut schema = requests::input_schema::<PerformAction>();
+    if let Some(Value::Object(name)) = schema
+        .get_mut("properties")
+        .and_then(|p| p.get_mut("command_name"))
+    {
+        name.insert("enum".into(), json!(names));
+    }
+    describe_timeout(&mut schema, catalog);
+    Tool::new(PerformAction::NAME, description, Arc::new(schema))
         .with_raw_output_schema(output_schema)
         .with_annotations(ToolAnnotations::new().read_only(false).open_world(false))
 }
@@ -84,36 +97,82 @@ fn invoke_assistant_tool(catalog: &Catalog, output_schema: Arc<JsonObject>) -> T
         "Ask the \"{}\" workflow in plain words; it picks the command, takes the parameters from \
          the text, and asks back (a numbered choice, or the missing values) when unsure — answer \
          with the next call; \"abort\" drops the question. Explicit calls work too: \
-         `name key=value` or `/name value, value`. One turn at a time per channel. You can ask:",
-        catalog.name
+         `name key=value` or `/name value, value`. One turn at a time per channel; default \
+         timeout {} s. You can ask:",
+        catalog.name,
+        catalog.default_timeout.secs()
     );
     for command in catalog.commands.values() {
         match command.utterances.first() {
             Some(example) => {
-                description.push_str(&format!("\n- {} (e.g. \"{example}\")", command.name))
+                description.push_str(&format!("\n- {} (e.g. \"{example}\")", command.name));
             }
             None => description.push_str(&format!("\n- {}", command.name)),
         }
     }
-    description.push_str(
-        "\nBuilt-in: what_can_i_do, what_is_current_context, go_up, reset_context, abort.",
-    );
-    let schema = json!({
-        "type": "object",
-        "properties": {
-            "command": {"type": "string", "minLength": 1, "maxLength": crate::app::assistant::MAX_COMMAND_BYTES, "description": "What the user wants, in their words (or the answer to the assistant's question)"},
-            "timeout_seconds": {"type": "integer", "minimum": 1, "maximum": 600, "description": "Give up after this many seconds (default 60)"}
-        },
-        "required": ["command"],
-        "additionalProperties": false
-    });
-    let schema = match schema {
-        Value::Object(map) => map,
-        _ => JsonObject::new(),
-    };
-    Tool::new(INVOKE_ASSISTANT, description, Arc::new(schema))
+    description.push_str(&format!(
+        "\nBuilt-in: {}.",
+        crate::app::builtin_commands().join(", ")
+    ));
+    let mut schema = requests::input_schema::<InvokeAssistant>();
+    describe_timeout(&mut schema, catalog);
+    Tool::new(InvokeAssistant::NAME, description, Arc::new(schema))
         .with_raw_output_schema(output_schema)
         .with_annotations(ToolAnnotations::new().read_only(false).open_world(false))
+}
+
+/// The four conversation tools, in a stable order.
+fn conversation_tools() -> Vec<Tool> {
+    let status = Arc::new(schema_of::<StatusReply>());
+    let listing = {
+        let summary = schema_of::<ConversationSummary>();
+        Arc::new(
+            match json!({
+                "type": "object",
+                "properties": {"conversations": {"type": "array", "items": summary}},
+                "required": ["conversations"]
+            }) {
+                Value::Object(map) => map,
+                _ => JsonObject::new(),
+            },
+        )
+    };
+    let changes = || {
+        ToolAnnotations::new()
+            .read_only(false)
+            .destructive(false)
+            .open_world(false)
+    };
+    vec![
+        Tool::new(
+            NewConversation::NAME,
+            "Save the active conversation (topic and summary derived from its turns) and start a new one.",
+            Arc::new(requests::input_schema::<NewConversation>()),
+        )
+        .with_raw_output_schema(status.clone())
+        .with_annotations(changes()),
+        Tool::new(
+            GetAllConversations::NAME,
+            "List this channel's conversations, newest first. Read one with the resource conversation://{conversation_id}.",
+            Arc::new(requests::input_schema::<GetAllConversations>()),
+        )
+        .with_raw_output_schema(listing)
+        .with_annotations(ToolAnnotations::new().read_only(true).open_world(false)),
+        Tool::new(
+            ActivateConversation::NAME,
+            "Make an earlier conversation of this channel the active one; new turns are added to it.",
+            Arc::new(requests::input_schema::<ActivateConversation>()),
+        )
+        .with_raw_output_schema(status.clone())
+        .with_annotations(changes().idempotent(true)),
+        Tool::new(
+            PostFeedback::NAME,
+            "Give feedback on the last turn of the active conversation (or on turn_id): a score, words, or both.",
+            Arc::new(requests::input_schema::<PostFeedback>()),
+        )
+        .with_raw_output_schema(status)
+        .with_annotations(changes()),
+    ]
 }
 
 fn command_tool(command: &Command, output_schema: Arc<JsonObject>) -> Tool {
@@ -159,7 +218,7 @@ fn first_line(text: &str) -> &str {
 
 /// A finished command as a tool result: text first, extra blocks after, the CommandOutput as
 /// `structuredContent`; `isError` when any response failed.
-pub fn outcome_result(outcome: ActionOutcome) -> CallToolResult {
+pub(crate) fn outcome_result(outcome: ActionOutcome) -> CallToolResult {
     let mut content = vec![ContentBlock::text(outcome.text)];
     content.extend(outcome.content.into_iter().map(content_block));
     let mut result = if outcome.success {
@@ -172,7 +231,7 @@ pub fn outcome_result(outcome: ActionOutcome) -> CallToolResult {
 }
 
 /// One extra content block of a workflow as MCP content.
-pub fn content_block(spec: ContentSpec) -> ContentBlock {
+pub(crate) fn content_block(spec: ContentSpec) -> ContentBlock {
     match spec {
         ContentSpec::Image { mime_type, data } => ContentBlock::image(data, mime_type),
         ContentSpec::Audio { mime_type, data } => ContentBlock::audio(data, mime_type),
@@ -189,7 +248,15 @@ pub fn content_block(spec: ContentSpec) -> ContentBlock {
     }
 }
 
-/// A refusal (bad arguments, unknown command, timeout) as an `isError` result the model reads.
-pub fn error_result(message: impl Into<String>) -> CallToolResult {
+/// A refusal as an `isError` result the model reads: the engine's message, nothing more.
+pub(crate) fn error_result(error: &EngineError) -> CallToolResult {
+    if !error.is_client_error() {
+        tracing::warn!("{error}");
+    }
+    CallToolResult::error(vec![ContentBlock::text(error.to_string())])
+}
+
+/// A plain message as an `isError` result.
+pub(crate) fn message_result(message: impl Into<String>) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message.into())])
 }

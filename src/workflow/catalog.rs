@@ -7,6 +7,8 @@ use indexmap::IndexMap;
 use regex::Regex;
 use serde_json::{Map, Value};
 
+use crate::domain::Timeout;
+
 /// The global context: commands declared with `context = "*"` are available everywhere.
 pub const GLOBAL_CONTEXT: &str = "*";
 
@@ -21,8 +23,20 @@ pub struct Catalog {
     pub contexts: IndexMap<String, String>,
     pub commands: IndexMap<String, Arc<Command>>,
     pub prompts: IndexMap<String, Prompt>,
-    /// Seconds a command may run when the caller gives no `timeout_seconds`.
-    pub default_timeout_seconds: u64,
+    /// How long a caller waits when it gives no `timeout_seconds` (`[defaults]`).
+    pub default_timeout: Timeout,
+    /// The workflow's own words for the assistant router (`[assistant]` in workflow.toml).
+    pub vocabulary: Vocabulary,
+}
+
+/// Words a workflow teaches the assistant router, so requests are judged by the workflow's
+/// own vocabulary: `synonyms` maps a word users say to the word the commands use ("parcel" →
+/// "order"), `equivalents` are groups of words that mean the same when matching enum values
+/// ("mistake", "accident", …; the first is canonical).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Vocabulary {
+    pub synonyms: Vec<(String, String)>,
+    pub equivalents: Vec<Vec<String>>,
 }
 
 impl Catalog {

@@ -12,49 +12,48 @@ use toml::Spanned;
 
 use super::catalog::{
     Annotations, AppliesWhen, Catalog, Command, ContentSpec, GLOBAL_CONTEXT, Param, ParamType,
-    Prompt, PromptArgument, RunSpec, ValueSpec,
+    Prompt, PromptArgument, RunSpec, ValueSpec, Vocabulary,
 };
 use super::error::{LoadError, LoadErrors};
 use super::schema;
 use super::source::{SourceFile, WorkflowSource};
 use super::validate;
+use crate::domain::Timeout;
 
-/// MCP tools flowmcp serves itself: a command may not take these names.
-pub const RESERVED_TOOL_NAMES: &[&str] = &[
-    "invoke_agent",
-    "invoke_assistant",
-    "perform_action",
-    "new_conversation",
-    "get_all_conversations",
-    "activate_conversation",
-    "post_feedback",
-];
-
-/// Built-in commands of every workflow (they arrive with assistant mode).
-pub const BUILTIN_COMMAND_NAMES: &[&str] = &[
-    "what_can_i_do",
-    "what_is_current_context",
-    "go_up",
-    "reset_context",
-    "abort",
-];
-
-const DEFAULT_TIMEOUT_SECONDS: u64 = 60;
-const MAX_TIMEOUT_SECONDS: u64 = 600;
+/// What an `exec` command may run for when its file names no `run.timeout_seconds`.
+const DEFAULT_EXEC_TIMEOUT: u64 = 30;
 const DEFAULT_EXEC_OUTPUT_CAP: usize = 1 << 20;
 
-/// Load and validate a workflow; `is_handler` says which names `kind = "builtin"` may use.
-pub fn load(
-    source: &WorkflowSource,
-    is_handler: &dyn Fn(&str) -> bool,
-) -> Result<Catalog, LoadErrors> {
+/// What the loader checks names against; the engine that serves the workflow provides it.
+#[derive(Clone, Copy)]
+pub struct LoadRules<'a> {
+    /// Which names `[run] kind = "builtin"` may use.
+    pub is_handler: &'a dyn Fn(&str) -> bool,
+    /// Tools the server offers itself (`perform_action`, …): no command may take these names.
+    pub reserved_tools: &'a [&'a str],
+    /// Built-in commands of every workflow (`go_up`, …): neither commands nor contexts may be
+    /// called so.
+    pub builtin_commands: &'a [&'a str],
+}
+
+impl std::fmt::Debug for LoadRules<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadRules")
+            .field("reserved_tools", &self.reserved_tools)
+            .field("builtin_commands", &self.builtin_commands)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Load and validate a workflow against `rules`.
+pub fn load(source: &WorkflowSource, rules: &LoadRules<'_>) -> Result<Catalog, LoadErrors> {
     let mut errors = Vec::new();
-    let manifest = parse_manifest(source, &mut errors);
+    let manifest = parse_manifest(source, rules, &mut errors);
 
     let mut commands: IndexMap<String, Arc<Command>> = IndexMap::new();
     let mut cross_checks: Vec<(Arc<Command>, SourceFile)> = Vec::new();
     for file in &source.tools {
-        let Some(command) = parse_command(file, &manifest, source, is_handler, &mut errors) else {
+        let Some(command) = parse_command(file, &manifest, source, rules, &mut errors) else {
             continue;
         };
         if let Some(previous) = commands.get(&command.name) {
@@ -137,7 +136,8 @@ pub fn load(
         contexts: manifest.contexts,
         commands,
         prompts,
-        default_timeout_seconds: manifest.default_timeout_seconds,
+        default_timeout: manifest.default_timeout,
+        vocabulary: manifest.vocabulary,
     })
 }
 
@@ -152,6 +152,18 @@ struct RawManifest {
     contexts: IndexMap<String, Spanned<String>>,
     #[serde(default)]
     defaults: RawDefaults,
+    #[serde(default)]
+    assistant: RawVocabulary,
+}
+
+/// `[assistant]`: the workflow's own words for the router.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawVocabulary {
+    #[serde(default)]
+    synonyms: IndexMap<String, Spanned<String>>,
+    #[serde(default)]
+    equivalents: Vec<Spanned<Vec<String>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -164,10 +176,15 @@ struct Manifest {
     name: String,
     description: String,
     contexts: IndexMap<String, String>,
-    default_timeout_seconds: u64,
+    default_timeout: Timeout,
+    vocabulary: Vocabulary,
 }
 
-fn parse_manifest(source: &WorkflowSource, errors: &mut Vec<LoadError>) -> Manifest {
+fn parse_manifest(
+    source: &WorkflowSource,
+    rules: &LoadRules<'_>,
+    errors: &mut Vec<LoadError>,
+) -> Manifest {
     let fallback_name = source
         .root
         .as_deref()
@@ -178,7 +195,8 @@ fn parse_manifest(source: &WorkflowSource, errors: &mut Vec<LoadError>) -> Manif
         name: fallback_name,
         description: String::new(),
         contexts: IndexMap::new(),
-        default_timeout_seconds: DEFAULT_TIMEOUT_SECONDS,
+        default_timeout: Timeout::DEFAULT,
+        vocabulary: Vocabulary::default(),
     };
     let Some(file) = &source.manifest else {
         return manifest;
@@ -195,18 +213,17 @@ fn parse_manifest(source: &WorkflowSource, errors: &mut Vec<LoadError>) -> Manif
     }
     manifest.description = raw.description.unwrap_or_default();
     if let Some(timeout) = raw.defaults.timeout_seconds {
-        let value = *timeout.get_ref();
-        if (1..=MAX_TIMEOUT_SECONDS).contains(&value) {
-            manifest.default_timeout_seconds = value;
-        } else {
-            errors.push(LoadError::at(
+        match Timeout::from_secs(*timeout.get_ref()) {
+            Ok(value) => manifest.default_timeout = value,
+            Err(e) => errors.push(LoadError::at(
                 &file.path,
                 &file.text,
                 Some(timeout.span().start),
-                format!("defaults.timeout_seconds must be between 1 and {MAX_TIMEOUT_SECONDS}, not {value}"),
-            ));
+                format!("defaults.timeout_seconds {e}"),
+            )),
         }
     }
+    manifest.vocabulary = parse_vocabulary(raw.assistant, file, errors);
     for (name, parent) in &raw.contexts {
         let at = Some(parent.span().start);
         if name == GLOBAL_CONTEXT || !is_identifier(name) {
@@ -216,7 +233,7 @@ fn parse_manifest(source: &WorkflowSource, errors: &mut Vec<LoadError>) -> Manif
                 at,
                 format!("invalid context name \"{name}\": use letters, digits and _"),
             ));
-        } else if BUILTIN_COMMAND_NAMES.contains(&name.as_str()) {
+        } else if rules.builtin_commands.contains(&name.as_str()) {
             errors.push(LoadError::at(
                 &file.path,
                 &file.text,
@@ -260,6 +277,48 @@ fn parse_manifest(source: &WorkflowSource, errors: &mut Vec<LoadError>) -> Manif
         .map(|(name, parent)| (name, parent.into_inner()))
         .collect();
     manifest
+}
+
+/// `[assistant]`: `synonyms` (a word → the word the commands use, for routing) and
+/// `equivalents` (groups of words that mean the same in enum values, first = canonical). Words
+/// are lowercased; each must be one word, and a synonym must not map a word to itself.
+fn parse_vocabulary(
+    raw: RawVocabulary,
+    file: &SourceFile,
+    errors: &mut Vec<LoadError>,
+) -> Vocabulary {
+    let one_word = |w: &str| !w.is_empty() && w.split_whitespace().count() == 1;
+    let mut vocabulary = Vocabulary::default();
+    for (word, canonical) in raw.synonyms {
+        let (from, to) = (word.to_lowercase(), canonical.get_ref().to_lowercase());
+        if !one_word(&from) || !one_word(&to) || from == to {
+            errors.push(LoadError::at(
+                &file.path,
+                &file.text,
+                Some(canonical.span().start),
+                format!(
+                    "assistant.synonyms: \"{word}\" = \"{}\" must map one word to another word",
+                    canonical.get_ref()
+                ),
+            ));
+            continue;
+        }
+        vocabulary.synonyms.push((from, to));
+    }
+    for group in raw.equivalents {
+        let words: Vec<String> = group.get_ref().iter().map(|w| w.to_lowercase()).collect();
+        if words.len() < 2 || !words.iter().all(|w| one_word(w)) {
+            errors.push(LoadError::at(
+                &file.path,
+                &file.text,
+                Some(group.span().start),
+                "assistant.equivalents: each group lists two or more single words, the canonical one first",
+            ));
+            continue;
+        }
+        vocabulary.equivalents.push(words);
+    }
+    vocabulary
 }
 
 // ---------------------------------------------------------------- tools/<name>.toml
@@ -416,7 +475,7 @@ fn parse_command(
     file: &SourceFile,
     manifest: &Manifest,
     source: &WorkflowSource,
-    is_handler: &dyn Fn(&str) -> bool,
+    rules: &LoadRules<'_>,
     errors: &mut Vec<LoadError>,
 ) -> Option<Command> {
     let raw: RawCommand = match toml::from_str(&file.text) {
@@ -446,12 +505,12 @@ fn parse_command(
             name_at,
             format!("invalid command name \"{name}\": start with a letter, then letters, digits, _ or - (at most 64)"),
         );
-    } else if RESERVED_TOOL_NAMES.contains(&name.as_str()) {
+    } else if rules.reserved_tools.contains(&name.as_str()) {
         errs.push(
             name_at,
             format!("command name \"{name}\" collides with flowmcp's built-in tool"),
         );
-    } else if BUILTIN_COMMAND_NAMES.contains(&name.as_str()) {
+    } else if rules.builtin_commands.contains(&name.as_str()) {
         errs.push(
             name_at,
             format!("command name \"{name}\" collides with a built-in command"),
@@ -523,7 +582,7 @@ fn parse_command(
     });
 
     let run = match raw.run {
-        Some(run) => parse_run(run, source, is_handler, &params, &mut errs),
+        Some(run) => parse_run(run, source, rules.is_handler, &params, &mut errs),
         None => {
             errs.push(None, "missing [run] table: say how the command runs (kind = \"builtin\", \"exec\" or \"template\")");
             None
@@ -731,16 +790,9 @@ fn parse_run(
     let at = Some(run.span().start);
     let run = run.into_inner();
     let kind_at = Some(run.kind.span().start);
-    let timeout = run
-        .timeout_seconds
-        .unwrap_or(DEFAULT_TIMEOUT_SECONDS.min(30));
-    if !(1..=MAX_TIMEOUT_SECONDS).contains(&timeout) {
-        errs.push(
-            at,
-            format!(
-                "run.timeout_seconds must be between 1 and {MAX_TIMEOUT_SECONDS}, not {timeout}"
-            ),
-        );
+    let timeout = run.timeout_seconds.unwrap_or(DEFAULT_EXEC_TIMEOUT);
+    if let Err(e) = Timeout::from_secs(timeout) {
+        errs.push(at, format!("run.timeout_seconds {e}"));
     }
     match run.kind.get_ref().as_str() {
         "builtin" => match run.handler {

@@ -70,6 +70,7 @@ fn walk_response<'a>(template: &'a str, mut emit: impl FnMut(Piece<'a>)) {
 }
 
 /// A `{{name}}` in a prompt body and its byte offset.
+#[derive(Debug)]
 pub struct PromptPlaceholder {
     pub name: String,
     pub offset: usize,

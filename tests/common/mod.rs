@@ -1,4 +1,5 @@
-//! Test helpers: a real `flowmcp serve` on port 0 and real MCP clients.
+//! Test helpers: a real `flowmcp serve` on port 0, the same server in this process over an
+//! in-memory pipe, and real MCP clients for both.
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::net::SocketAddr;
@@ -13,31 +14,98 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-pub type Client = RunningService<RoleClient, ()>;
+pub(crate) type Client = RunningService<RoleClient, ()>;
 
-pub fn bin() -> &'static str {
+/// The engine on the small fixture workflow (`tests/fixtures/engine`), conversations kept by
+/// the in-memory store: for tests of the engine that need neither the demo nor a data dir.
+pub(crate) fn engine_app() -> flowmcp::app::App {
+    let dir = repo_root().join("tests/fixtures/engine");
+    let source = flowmcp::workflow::WorkflowSource::from_dir(&dir).expect("fixture readable");
+    flowmcp::app::App::builder(source)
+        .in_memory()
+        .open()
+        .expect("the fixture opens")
+}
+
+/// The demo served in this process over `tokio::io::duplex` (rmcp's own test pattern): the
+/// per-tool behaviour of the MCP face, with no HTTP and no child process in between. What
+/// only a process shows (stdio, HTTP, signals, kill -9) uses [`TestServer`].
+pub(crate) struct InProcess {
+    pub(crate) app: flowmcp::app::App,
+    caller: flowmcp::domain::Caller,
+}
+
+impl InProcess {
+    /// The embedded demo on `data_dir`, acting for channel `local`.
+    pub(crate) fn demo(data_dir: &Path) -> Self {
+        Self::open(data_dir, None)
+    }
+
+    /// The workflow folder `workflow` (default: the embedded demo) on `data_dir`, acting for
+    /// channel `local`, as `flowmcp serve` would open it.
+    pub(crate) fn open(data_dir: &Path, workflow: Option<&Path>) -> Self {
+        let channel = flowmcp::domain::ChannelId::parse("local").expect("channel");
+        let settings = flowmcp::config::Settings {
+            workflow: workflow.map_or(flowmcp::config::WorkflowChoice::Embedded, |dir| {
+                flowmcp::config::WorkflowChoice::Dir(dir.to_path_buf())
+            }),
+            data_dir: data_dir.to_path_buf(),
+            channel: channel.clone(),
+            user: None,
+        };
+        Self {
+            app: flowmcp::open_app(&settings).expect("the workflow opens"),
+            caller: flowmcp::domain::Caller::new(channel, None),
+        }
+    }
+
+    /// A client connected through a fresh in-memory pipe (one MCP session).
+    pub(crate) async fn client(&self) -> Client {
+        self.client_with(()).await
+    }
+
+    /// [`Self::client`] with a client handler of the test's own (elicitation, notifications).
+    pub(crate) async fn client_with<H: rmcp::ClientHandler>(
+        &self,
+        handler: H,
+    ) -> RunningService<RoleClient, H> {
+        let (server_io, client_io) = tokio::io::duplex(1 << 20);
+        let server = flowmcp::mcp::FlowServer::new(self.app.clone(), self.caller.clone());
+        tokio::spawn(async move {
+            if let Ok(running) = server.serve(server_io).await {
+                let _ = running.waiting().await;
+            }
+        });
+        handler
+            .serve(client_io)
+            .await
+            .expect("MCP initialize in memory")
+    }
+}
+
+pub(crate) fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_flowmcp")
 }
 
-pub fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// A running `flowmcp serve --auth none --port 0`, killed on drop.
-pub struct TestServer {
+pub(crate) struct TestServer {
     child: Child,
-    pub addr: SocketAddr,
-    pub data_dir: PathBuf,
+    pub(crate) addr: SocketAddr,
+    pub(crate) data_dir: PathBuf,
 }
 
 impl TestServer {
     /// Serve the embedded demo on a fresh data dir.
-    pub async fn demo(data_dir: &Path) -> Self {
+    pub(crate) async fn demo(data_dir: &Path) -> Self {
         Self::start(data_dir, &[]).await
     }
 
     /// Start with extra arguments; waits for the `listening on` line (no sleeps).
-    pub async fn start(data_dir: &Path, extra: &[&str]) -> Self {
+    pub(crate) async fn start(data_dir: &Path, extra: &[&str]) -> Self {
         let mut child = Command::new(bin())
             .args(["serve", "--auth", "none", "--port", "0", "--data-dir"])
             .arg(data_dir)
@@ -75,18 +143,18 @@ impl TestServer {
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
     /// An MCP client using the 2025-11-25 session handshake.
-    pub async fn client(&self) -> Client {
+    pub(crate) async fn client(&self) -> Client {
         let transport = StreamableHttpClientTransport::from_uri(self.url("/mcp"));
         ().serve(transport).await.expect("MCP initialize over HTTP")
     }
 
     /// An MCP client using the 2026-07-28 stateless era (`server/discover`).
-    pub async fn stateless_client(&self) -> Client {
+    pub(crate) async fn stateless_client(&self) -> Client {
         let transport = StreamableHttpClientTransport::from_uri(self.url("/mcp"));
         ().serve_with_lifecycle(
             transport,
@@ -99,18 +167,18 @@ impl TestServer {
     }
 
     /// Kill the server the hard way (SIGKILL) and wait for it.
-    pub async fn kill(mut self) {
+    pub(crate) async fn kill(mut self) {
         let _ = self.child.kill().await;
     }
 }
 
 /// Call `tool` with a JSON object of arguments.
-pub async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
+pub(crate) async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
     call_on(client, tool, args).await
 }
 
 /// [`call`] through any client (one with its own handler, too).
-pub async fn call_on(peer: &Peer<RoleClient>, tool: &str, args: Value) -> CallToolResult {
+pub(crate) async fn call_on(peer: &Peer<RoleClient>, tool: &str, args: Value) -> CallToolResult {
     let mut params = CallToolRequestParams::new(tool.to_string());
     if let Value::Object(map) = args {
         params = params.with_arguments(map);
@@ -119,7 +187,7 @@ pub async fn call_on(peer: &Peer<RoleClient>, tool: &str, args: Value) -> CallTo
 }
 
 /// `perform_action(command, params)`.
-pub async fn action(client: &Client, command: &str, params: Value) -> CallToolResult {
+pub(crate) async fn action(client: &Client, command: &str, params: Value) -> CallToolResult {
     call(
         client,
         "perform_action",
@@ -129,7 +197,7 @@ pub async fn action(client: &Client, command: &str, params: Value) -> CallToolRe
 }
 
 /// The text of a result's first content block.
-pub fn text(result: &CallToolResult) -> String {
+pub(crate) fn text(result: &CallToolResult) -> String {
     result
         .content
         .first()
@@ -138,12 +206,12 @@ pub fn text(result: &CallToolResult) -> String {
         .unwrap_or_default()
 }
 
-pub fn is_error(result: &CallToolResult) -> bool {
+pub(crate) fn is_error(result: &CallToolResult) -> bool {
     result.is_error == Some(true)
 }
 
 /// The structured CommandOutput of a result.
-pub fn output(result: &CallToolResult) -> Value {
+pub(crate) fn output(result: &CallToolResult) -> Value {
     result
         .structured_content
         .clone()

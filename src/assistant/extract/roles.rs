@@ -2,8 +2,9 @@
 //! enums (fuzzy), person names, postal addresses, arithmetic expressions, and values linked
 //! to a parameter by the words right before them.
 //!
-//! The small English tables here (synonyms, street types, US states) are about the language
-//! and the address format, not about any one workflow.
+//! The small English tables here (street types, US states) are about the language and the
+//! address format, not about any one workflow; which words mean the same in an enum value is
+//! the workflow's to say (`[assistant] equivalents`).
 
 use std::sync::LazyLock;
 
@@ -11,35 +12,8 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 use super::Token;
+use crate::assistant::text::Lexicon;
 use crate::workflow::{Param, ParamType};
-
-/// Words that mean the same for enum matching (first = canonical).
-const SYNONYMS: &[&[&str]] = &[
-    &[
-        "mistake",
-        "accident",
-        "accidentally",
-        "mistakenly",
-        "accidental",
-        "error",
-        "wrongly",
-    ],
-    &["longer", "anymore", "more"],
-    &[
-        "needed", "need", "needs", "want", "wanted", "require", "required",
-    ],
-    &["no", "not", "don't", "dont", "never", "doesn't", "didn't"],
-    &["ordered", "order", "bought", "placed", "purchased"],
-];
-
-fn canonical(word: &str) -> &str {
-    for group in SYNONYMS {
-        if group.contains(&word) {
-            return group[0];
-        }
-    }
-    word
-}
 
 /// Equal, or one edit apart for words of 5+ letters (typos like `lnger`).
 fn close(a: &str, b: &str) -> bool {
@@ -50,34 +24,22 @@ fn close(a: &str, b: &str) -> bool {
     if la.min(lb) < 4 || la.abs_diff(lb) > 1 {
         return false;
     }
-    strsim_levenshtein(a, b) <= 1
-}
-
-fn strsim_levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
+    strsim::levenshtein(a, b) <= 1
 }
 
 const ENUM_STOP: &[&str] = &["by", "the", "a", "an", "of", "to", "in", "on", "for", "it"];
 
 /// The enum member whose words the text covers best: at least half of its content words and
-/// its last one (the head: "mistake", "needed"), with synonyms and one-letter typos; only
-/// when a single member qualifies best.
-pub(crate) fn fuzzy_enum(param: &Param, toks: &[Token]) -> Option<Value> {
+/// its last one (the head: "mistake", "needed"), with the workflow's equivalents and
+/// one-letter typos; only when a single member qualifies best.
+pub(crate) fn fuzzy_enum(lexicon: &Lexicon, param: &Param, toks: &[Token]) -> Option<Value> {
     let allowed = param.spec.enum_values.as_ref()?;
-    let words: Vec<&str> = toks.iter().map(|t| canonical(t.lower.as_str())).collect();
+    let words: Vec<&str> = toks
+        .iter()
+        .map(|t| lexicon.canonical(t.lower.as_str()))
+        .collect();
     let has = |w: &str| {
-        let w = canonical(w);
+        let w = lexicon.canonical(w);
         words.iter().any(|t| close(t, w))
     };
     let mut best: Option<(f64, &Value)> = None;

@@ -16,7 +16,7 @@ use rocksdb::{
     WriteBatch, WriteOptions,
 };
 
-use super::COLUMN_FAMILIES;
+use crate::store::WriteWait;
 
 /// Why a data dir could not be opened or used.
 #[derive(Debug, thiserror::Error)]
@@ -33,16 +33,6 @@ pub enum DbError {
     /// behind); nothing was written.
     #[error("storage is catching up: the write would have to wait")]
     WouldStall,
-}
-
-/// Whether a write may wait while RocksDB throttles writes (flush or compaction behind).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WriteWait {
-    /// Wait as long as RocksDB asks: for blocking-pool threads.
-    Block,
-    /// Fail at once with [`DbError::WouldStall`] instead: for writes made on an async worker,
-    /// which must never sleep inside RocksDB.
-    NoStall,
 }
 
 /// One stored `(key, value)` pair.
@@ -82,10 +72,9 @@ impl std::fmt::Debug for Db {
 /// One block cache for every column family of a data dir.
 const BLOCK_CACHE_BYTES: usize = 64 << 20;
 
-/// Table options of every column family (before, column families other than `default` ran on
-/// RocksDB's defaults: no compression, no filter). The bloom filter is for the turn write's
-/// duplicate check, a point read that misses by design: without a filter each miss searches
-/// every level-0 file and one file per level, a cost that grows with the data dir.
+/// Table options of every column family: LZ4, and a bloom filter for the turn write's
+/// duplicate check, a point read that misses by design (without a filter each miss searches
+/// every level-0 file and one file per level, a cost that grows with the data dir).
 fn family_options(cache: &Cache) -> Options {
     let mut table = BlockBasedOptions::default();
     table.set_bloom_filter(10.0, false);
@@ -97,10 +86,11 @@ fn family_options(cache: &Cache) -> Options {
 }
 
 impl Db {
-    /// Open (creating if needed) the database under `dir`, with every known column family.
+    /// Open (creating if needed) the database under `dir`, with the column families `wanted`
+    /// (created when missing) and every one already there.
     ///
     /// A dir held by another process is [`DbError::Locked`], not a panic.
-    pub fn open(dir: &Path) -> Result<Self, DbError> {
+    pub fn open(dir: &Path, wanted: &[&str]) -> Result<Self, DbError> {
         std::fs::create_dir_all(dir).map_err(|e| DbError::Open {
             path: dir.to_path_buf(),
             message: e.to_string(),
@@ -111,7 +101,7 @@ impl Db {
         opts.create_missing_column_families(true);
         // Keep what an older or newer build created, so opening never drops a family.
         let mut families: Vec<String> = DB::list_cf(&opts, dir).unwrap_or_default();
-        for name in COLUMN_FAMILIES {
+        for name in wanted {
             if !families.iter().any(|f| f == name) {
                 families.push((*name).to_string());
             }
@@ -180,8 +170,8 @@ impl Db {
         &self.path
     }
 
-    /// True when the database has this column family (a data dir written by flowmcp has all
-    /// of [`COLUMN_FAMILIES`]; a foreign RocksDB does not).
+    /// True when the database has this column family (a data dir written by flowmcp has the
+    /// conversation store's; a foreign RocksDB does not).
     pub fn has_family(&self, name: &str) -> bool {
         self.inner.db.cf_handle(name).is_some()
     }
@@ -223,7 +213,7 @@ impl Db {
         if let Some(e) = batch.error {
             return Err(e);
         }
-        // WAL on, no fsync (see `ConversationStore`'s durability notes).
+        // WAL on, no fsync (see the durability notes of `ConversationStore`).
         let mut options = WriteOptions::default();
         options.set_no_slowdown(wait == WriteWait::NoStall);
         self.inner
@@ -344,6 +334,15 @@ pub struct Snapshot<'a> {
     db: &'a Db,
     /// `None` on a secondary instance (see [`Db::snapshot`]).
     snapshot: Option<rocksdb::Snapshot<'a>>,
+}
+
+impl std::fmt::Debug for Snapshot<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("db", self.db)
+            .field("pinned", &self.snapshot.is_some())
+            .finish()
+    }
 }
 
 impl Snapshot<'_> {
@@ -483,6 +482,15 @@ pub struct Batch<'a> {
     error: Option<DbError>,
 }
 
+impl std::fmt::Debug for Batch<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch")
+            .field("writes", &self.batch.len())
+            .field("error", &self.error)
+            .finish()
+    }
+}
+
 impl Batch<'_> {
     pub fn put(&mut self, family: &'static str, key: &[u8], value: &[u8]) {
         match self.db.family(family) {
@@ -505,8 +513,12 @@ mod tests {
 
     const CF: &str = super::super::CF_TURNS;
 
+    fn open(dir: &Path) -> Db {
+        Db::open(dir, super::super::COLUMN_FAMILIES).expect("open")
+    }
+
     fn filled(dir: &Path) -> Db {
-        let db = Db::open(dir).expect("open");
+        let db = open(dir);
         for key in [
             &b"a"[..],
             b"a\0\x01",

@@ -1,19 +1,19 @@
-//! Trace events of a turn (DESIGN §1): what went from the agent to the workflow and back,
-//! numbered in order. Stored with the turn before its response goes out.
+//! The trace of one turn as it runs: each step becomes a [`TraceEvent`], numbered from 1,
+//! handed to whoever watches the turn live (MCP progress, a stream) and kept for the stored
+//! turn.
 
 use serde_json::{Map, Value};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::exec::Caller;
-use crate::session::{TurnSlot, now_ms};
-use crate::store::conversations::{Direction, TraceEvent};
+use crate::domain::{Caller, Direction, TraceEvent, now_ms};
+use crate::session::TurnSlot;
 
 /// Where live trace events go while a turn runs (MCP progress notifications, a stream).
 pub type TraceObserver = UnboundedSender<TraceEvent>;
 
 /// Collects one turn's events, numbering them from 1, and hands each to the observer.
 #[derive(Debug)]
-pub struct TraceSink {
+pub(crate) struct TraceSink {
     caller: Caller,
     slot: TurnSlot,
     events: Vec<TraceEvent>,
@@ -21,7 +21,7 @@ pub struct TraceSink {
 }
 
 impl TraceSink {
-    pub fn new(caller: &Caller, slot: TurnSlot, observer: Option<TraceObserver>) -> Self {
+    pub(crate) fn new(caller: &Caller, slot: TurnSlot, observer: Option<TraceObserver>) -> Self {
         Self {
             caller: caller.clone(),
             slot,
@@ -31,7 +31,7 @@ impl TraceSink {
     }
 
     /// The agent (or user) asked the workflow to run `command_name`.
-    pub fn to_workflow(
+    pub(crate) fn sent(
         &mut self,
         raw_command: &str,
         command_name: &str,
@@ -48,7 +48,7 @@ impl TraceSink {
     }
 
     /// The workflow answered.
-    pub fn from_workflow(
+    pub(crate) fn answered(
         &mut self,
         command_name: &str,
         parameters: &Map<String, Value>,
@@ -96,7 +96,7 @@ impl TraceSink {
         self.events.push(event);
     }
 
-    pub fn finish(self) -> Vec<TraceEvent> {
+    pub(crate) fn finish(self) -> Vec<TraceEvent> {
         self.events
     }
 }

@@ -169,7 +169,7 @@ mod tests {
                     ..CommandResponse::fail("second")
                 },
             ],
-            workflow_name: "retail".into(),
+            workflow_name: "shop".into(),
             context: "Order".into(),
             command_name: "get_order_details".into(),
             command_parameters: params,

@@ -15,13 +15,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::conversations::{
-    ChannelState, ConversationSummary, StoreError, Turn, decode, has_turns, keys, state_in,
-    turns_in,
-};
+use super::channels::state_in;
+use super::conversations::{has_turns, turns_in};
 use super::db::Order;
-use super::{CF_CHANNELS, CF_CONVERSATIONS, CF_TURNS, Db, DbError};
-use crate::session::ChannelId;
+use super::{CF_CHANNELS, CF_CONVERSATIONS, CF_TURNS, Db, DbError, decode, keys};
+use crate::domain::{ChannelId, ConversationSummary, Turn};
+use crate::store::{ChannelState, StoreError};
 
 /// Why an export failed.
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +36,7 @@ pub enum ExportError {
 
 impl From<DbError> for ExportError {
     fn from(e: DbError) -> Self {
-        Self::Store(StoreError::Db(e))
+        Self::Store(e.into())
     }
 }
 
@@ -139,28 +138,13 @@ pub fn export_db(
 
 #[cfg(test)]
 mod tests {
-    use serde_json::{Value, json};
+    use serde_json::Value;
 
     use super::*;
-    use crate::store::conversations::{
-        ConversationStore, Feedback, RocksConversationStore, TurnMode,
-    };
-
-    fn channel(name: &str) -> ChannelId {
-        ChannelId::parse(name).expect("channel")
-    }
-
-    fn turn(id: u64, command: &str) -> Turn {
-        Turn {
-            turn_id: id,
-            mode: TurnMode::Action,
-            user_query: command.into(),
-            command_output: json!({"command_name": command, "command_parameters": {}}),
-            traces: Vec::new(),
-            feedback: None,
-            timestamp_ms: 1000 + id,
-        }
-    }
+    use crate::domain::Feedback;
+    use crate::store::ConversationStore;
+    use crate::store::contract::{append, channel, turn};
+    use crate::store::rocks::{COLUMN_FAMILIES, RocksStore};
 
     fn lines(bytes: &[u8]) -> Vec<Value> {
         String::from_utf8_lossy(bytes)
@@ -178,14 +162,12 @@ mod tests {
     }
 
     /// A data dir whose server is still running (the primary stays open).
-    fn running_server(data_dir: &Path) -> RocksConversationStore {
-        let store = RocksConversationStore::new(Db::open(&data_dir.join("db")).expect("open"));
+    fn running_server(data_dir: &Path) -> RocksStore {
+        let store = RocksStore::new(Db::open(&data_dir.join("db"), COLUMN_FAMILIES).expect("open"));
         let (a, b) = (channel("alice"), channel("bob"));
         store.load_channel(&a).expect("load");
-        store
-            .append_turn(&a, 1, &turn(1, "calculate"))
-            .expect("append");
-        store.append_turn(&a, 1, &turn(2, "go_up")).expect("append");
+        append(&store, &a, 1, turn(1, "calculate")).expect("append");
+        append(&store, &a, 1, turn(2, "go_up")).expect("append");
         store
             .set_feedback(
                 &a,
@@ -224,9 +206,7 @@ mod tests {
         assert_eq!(turns[1]["feedback"]["binary_or_numeric_score"], 1.0);
 
         // Written after the first export, still unflushed (WAL only): the next one sees it.
-        store
-            .append_turn(&channel("bob"), 1, &turn(1, "calculate"))
-            .expect("append");
+        append(&store, &channel("bob"), 1, turn(1, "calculate")).expect("append");
         let all = export(dir.path(), None).expect("export");
         let who: Vec<(&str, u64)> = all
             .iter()
@@ -248,9 +228,7 @@ mod tests {
                 .is_empty()
         );
         // The primary is untouched and still writable.
-        store
-            .append_turn(&channel("bob"), 1, &turn(2, "x"))
-            .expect("append");
+        append(&store, &channel("bob"), 1, turn(2, "x")).expect("append");
     }
 
     #[test]

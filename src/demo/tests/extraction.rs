@@ -1,16 +1,24 @@
-//! Extractor and explicit-syntax behaviour on the demo catalog.
+//! Extractor and explicit-syntax behaviour on the demo catalog, with its vocabulary.
 
 use std::sync::LazyLock;
 
 use serde_json::{Value, json};
 
-use super::{extract, extract_answer};
 use crate::assistant::syntax::parse_explicit;
-use crate::workflow::{Catalog, Command, WorkflowSource};
+use crate::assistant::{Assistant, Extraction};
+use crate::workflow::{Catalog, Command};
 
-static CATALOG: LazyLock<Catalog> = LazyLock::new(|| {
-    crate::app::check(&WorkflowSource::embedded()).expect("the demo workflow loads")
-});
+static CATALOG: LazyLock<Catalog> = LazyLock::new(super::demo_catalog);
+
+static ASSISTANT: LazyLock<Assistant> = LazyLock::new(|| Assistant::new(&CATALOG));
+
+fn extract(command: &Command, text: &str) -> Extraction {
+    ASSISTANT.extract(command, text)
+}
+
+fn extract_answer(command: &Command, asking: &[&str], text: &str) -> Extraction {
+    ASSISTANT.extract_answer(command, asking, text)
+}
 
 fn cmd(name: &str) -> &'static Command {
     CATALOG.command(name).expect("demo command")

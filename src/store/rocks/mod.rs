@@ -1,0 +1,239 @@
+//! The durable [`ConversationStore`]: embedded RocksDB, one per data dir.
+//!
+//! - [`db`](Db): the shared handle — atomic batches, bounded prefix scans, snapshots,
+//!   secondary (read-only) opening beside a running server;
+//! - `keys`: the key codec, the only code that knows the layout;
+//! - `channels`: each channel's state (active conversation, pending clarification);
+//! - `conversations`: conversation summaries and turns, the turn write of the hot path;
+//! - [`export`]: JSONL export of every conversation, from a snapshot.
+//!
+//! Appending a turn writes one new key (plus the conversation's `updated_at`, in the same
+//! batch): a conversation is never rewritten as a whole. Listing and "last turn" are reverse
+//! scans bounded to one channel (or one conversation) and to the number of entries wanted.
+
+mod channels;
+mod conversations;
+mod db;
+pub mod export;
+mod keys;
+
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+pub use db::{Batch, Db, DbError, KeyValue, Order, Snapshot};
+
+use super::{ChannelState, ConversationStore, PendingUpdate, StoreError, WriteWait};
+use crate::domain::{ChannelId, ConversationSummary, Feedback, Turn};
+
+/// Column families of the conversation store: channel state, conversation summaries, turns.
+pub const CF_CHANNELS: &str = "channels";
+pub const CF_CONVERSATIONS: &str = "conversations";
+pub const CF_TURNS: &str = "turns";
+
+/// The column families [`RocksStore`] needs; [`Db::open`] creates the missing ones.
+pub const COLUMN_FAMILIES: &[&str] = &[CF_CHANNELS, CF_CONVERSATIONS, CF_TURNS];
+
+/// How many locks the channels share. Two channels hashing to the same stripe only wait for
+/// each other's (microsecond) store writes, never for a turn.
+const LOCK_STRIPES: usize = 64;
+
+/// [`ConversationStore`] on a data dir's RocksDB.
+#[derive(Debug, Clone)]
+pub struct RocksStore {
+    db: Db,
+    locks: Arc<[Mutex<()>]>,
+}
+
+impl RocksStore {
+    /// The store on an open database, which must have [`COLUMN_FAMILIES`].
+    pub fn new(db: Db) -> Self {
+        Self {
+            db,
+            locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
+        }
+    }
+
+    /// The database underneath (shared with whatever else keeps data in it).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Serialize this channel's read-modify-write changes. The guarded data is `()`, so a
+    /// poisoned lock (a panic elsewhere while holding it) left nothing half-changed in memory.
+    fn lock(&self, channel: &ChannelId) -> MutexGuard<'_, ()> {
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(channel.as_str());
+        let stripe = usize::try_from(hash % LOCK_STRIPES as u64).unwrap_or(0);
+        self.locks[stripe]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// One JSON record, decoded; `Corrupt` names the key when it does not decode.
+    fn get_json<T: DeserializeOwned>(
+        &self,
+        family: &'static str,
+        key: &[u8],
+    ) -> Result<Option<T>, StoreError> {
+        self.db
+            .get(family, key)?
+            .map(|bytes| decode(key, &bytes))
+            .transpose()
+    }
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        key: keys::describe(key),
+        reason: e.to_string(),
+    })
+}
+
+fn encode(value: &impl Serialize) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Internal(e.to_string()))
+}
+
+impl ConversationStore for RocksStore {
+    fn load_channel(&self, channel: &ChannelId) -> Result<ChannelState, StoreError> {
+        // Fast path without the lock: an existing channel is only read.
+        if let Some(state) = self.state(channel)? {
+            return Ok(state);
+        }
+        let _guard = self.lock(channel);
+        self.load_locked(channel)
+    }
+
+    fn append_turn(
+        &self,
+        channel: &ChannelId,
+        conversation_id: u64,
+        turn: &Turn,
+        pending: PendingUpdate<'_>,
+        wait: WriteWait,
+    ) -> Result<(), StoreError> {
+        self.write_turn(channel, conversation_id, turn, pending, wait)
+    }
+
+    fn next_turn_id(&self, channel: &ChannelId, conversation_id: u64) -> Result<u64, StoreError> {
+        self.next_turn_id_of(channel, conversation_id)
+    }
+
+    fn turns(&self, channel: &ChannelId, conversation_id: u64) -> Result<Vec<Turn>, StoreError> {
+        conversations::turns_in(&self.db.snapshot(), channel, conversation_id)
+    }
+
+    fn turn(
+        &self,
+        channel: &ChannelId,
+        conversation_id: u64,
+        turn_id: u64,
+    ) -> Result<Option<Turn>, StoreError> {
+        self.get_json(CF_TURNS, &keys::turn(channel, conversation_id, turn_id))
+    }
+
+    fn last_turn(
+        &self,
+        channel: &ChannelId,
+        conversation_id: u64,
+    ) -> Result<Option<Turn>, StoreError> {
+        self.last_turn_of(channel, conversation_id)
+    }
+
+    fn set_feedback(
+        &self,
+        channel: &ChannelId,
+        conversation_id: u64,
+        turn_id: u64,
+        feedback: Feedback,
+    ) -> Result<(), StoreError> {
+        self.write_feedback(channel, conversation_id, turn_id, feedback)
+    }
+
+    fn close_and_start_new(
+        &self,
+        channel: &ChannelId,
+        topic: &str,
+        summary: &str,
+    ) -> Result<(u64, ChannelState), StoreError> {
+        self.close_active(channel, topic, summary)
+    }
+
+    fn activate(
+        &self,
+        channel: &ChannelId,
+        conversation_id: u64,
+    ) -> Result<ChannelState, StoreError> {
+        self.switch_to(channel, conversation_id)
+    }
+
+    fn set_pending(
+        &self,
+        channel: &ChannelId,
+        pending: Option<Value>,
+    ) -> Result<ChannelState, StoreError> {
+        self.replace_pending(channel, pending)
+    }
+
+    fn list(
+        &self,
+        channel: &ChannelId,
+        limit: usize,
+    ) -> Result<Vec<ConversationSummary>, StoreError> {
+        self.list_newest(channel, limit)
+    }
+
+    fn conversation(
+        &self,
+        channel: &ChannelId,
+        conversation_id: u64,
+    ) -> Result<Option<ConversationSummary>, StoreError> {
+        self.summary_of(channel, conversation_id)
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        Ok(self.db.sync()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(dir: &std::path::Path) -> RocksStore {
+        RocksStore::new(Db::open(dir, COLUMN_FAMILIES).expect("open"))
+    }
+
+    crate::store::contract::contract_tests!(|dir| store(dir));
+
+    #[test]
+    fn everything_survives_reopening_and_the_active_conversation_resumes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        crate::store::contract::survives_reopening(dir.path(), store);
+    }
+
+    #[test]
+    fn a_damaged_record_is_a_clear_error() {
+        use crate::store::contract::{append, channel, turn};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = store(dir.path());
+        let a = channel("a");
+        s.load_channel(&a).expect("load");
+        append(&s, &a, 1, turn(1, "x")).expect("append");
+        s.db.put(CF_TURNS, &keys::turn(&a, 1, 3), b"{not json")
+            .expect("put");
+        let err = s.turns(&a, 1).expect_err("corrupt");
+        assert!(
+            matches!(&err, StoreError::Corrupt { key, .. } if key == "a/1/3"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("a/1/3"), "{err}");
+        assert_eq!(
+            s.state(&channel("nobody")).expect("state"),
+            None,
+            "reading creates nothing"
+        );
+    }
+}
