@@ -37,7 +37,8 @@ fn main() {
     });
     println!("\nassistant routing accuracy — demo workflow, tests/assistant/labelled.jsonl\n");
     println!(
-        "| split | lines | top-1 intent | top-1 intent (words only) | params (extractor) | params (end to end) | asks | ambiguous: labelled offered |"
+        "| split | lines | top-1 intent | top-1 intent (words only) | params (extractor) | \
+         params (end to end) | asks | ambiguous: labelled offered |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for split in ["tune", "heldout"] {

@@ -135,7 +135,8 @@ fn generated(dir: &std::path::Path, n: usize) -> Catalog {
     std::fs::write(
         dir.join("workflow.toml"),
         format!(
-            "name = \"generated\"\ndescription = \"A generated workflow for latency benchmarks.\"\n\n{vocabulary}"
+            "name = \"generated\"\n\
+             description = \"A generated workflow for latency benchmarks.\"\n\n{vocabulary}"
         ),
     )
     .expect("write manifest");
@@ -162,14 +163,16 @@ fn generated(dir: &std::path::Path, n: usize) -> Catalog {
             .map(|p| {
                 let param = format!("{}_{p}", rng.pick(OBJECTS));
                 format!(
-                    "[parameters.{param}]\ntype = \"string\"\ndescription = \"The {} {} to use\"\n\n",
+                    "[parameters.{param}]\ntype = \"string\"\n\
+                     description = \"The {} {} to use\"\n\n",
                     rng.pick(QUALIFIERS),
                     rng.pick(OBJECTS)
                 )
             })
             .collect::<String>();
         let toml = format!(
-            "description = \"{} {} {} {}.\"\ncontext = \"*\"\nutterances = [{}]\n\n{params}[run]\nkind = \"template\"\nresponse = \"done\"\n",
+            "description = \"{} {} {} {}.\"\ncontext = \"*\"\nutterances = [{}]\n\n\
+             {params}[run]\nkind = \"template\"\nresponse = \"done\"\n",
             capitalise(verb),
             qualifier,
             object,

@@ -137,10 +137,21 @@ struct Args {
     #[arg(long, env = "MCP_LOAD_WARMUP_SECS", default_value_t = 2.0, value_parser = seconds)]
     warmup: f64,
     /// Seconds per run, measured.
-    #[arg(long, env = "MCP_LOAD_DURATION_SECS", default_value_t = 10.0, value_parser = positive_seconds)]
+    #[arg(
+        long,
+        env = "MCP_LOAD_DURATION_SECS",
+        default_value_t = 10.0,
+        value_parser = positive_seconds
+    )]
     duration: f64,
     /// Connection counts, e.g. 1,16.
-    #[arg(long, env = "MCP_LOAD_CONNS", value_delimiter = ',', default_value = "1,16", value_parser = connections)]
+    #[arg(
+        long,
+        env = "MCP_LOAD_CONNS",
+        value_delimiter = ',',
+        default_value = "1,16",
+        value_parser = connections
+    )]
     conns: Vec<usize>,
     /// Protocol eras to measure.
     #[arg(
@@ -151,7 +162,12 @@ struct Args {
     )]
     modes: Vec<Mode>,
     /// Repeat each ceiling/flowmcp sequence N times and report the median ratio.
-    #[arg(long, env = "MCP_LOAD_ROUNDS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=100))]
+    #[arg(
+        long,
+        env = "MCP_LOAD_ROUNDS",
+        default_value_t = 1,
+        value_parser = clap::value_parser!(u16).range(1..=100)
+    )]
     rounds: u16,
     /// Cap on requests per connection and run.
     #[arg(long, env = "MCP_LOAD_MAX_REQUESTS", default_value_t = 2_000_000)]
@@ -526,9 +542,11 @@ impl CallShape {
         let meta = match mode {
             Mode::Session => "",
             // rmcp routes a request statelessly when its _meta carries these (SEP-2567).
-            Mode::Stateless => {
-                r#","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"mcp_load","version":"0.1.0"}}"#
-            }
+            Mode::Stateless => concat!(
+                r#","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","#,
+                r#""io.modelcontextprotocol/clientCapabilities":{},"#,
+                r#""io.modelcontextprotocol/clientInfo":{"name":"mcp_load","version":"0.1.0"}}"#
+            ),
         };
         Self {
             host: HeaderValue::from_str(&target.addr.to_string()).expect("address is a header"),
@@ -541,8 +559,8 @@ impl CallShape {
     }
 
     fn post(&self, session: Option<&HeaderValue>, body: String) -> Request<Full<Bytes>> {
+        // hyper's connection-level client does not add Host; rmcp validates it.
         let mut req = Request::post("/mcp")
-            // hyper's connection-level client does not add Host; rmcp validates it.
             .header(hyper::header::HOST, self.host.clone())
             .header(hyper::header::CONTENT_TYPE, "application/json")
             .header(hyper::header::ACCEPT, "application/json, text/event-stream");
@@ -556,9 +574,16 @@ impl CallShape {
     }
 
     fn tools_call(&self, session: Option<&HeaderValue>, id: u64) -> Request<Full<Bytes>> {
+        // `concat!` keeps the JSON raw; a format string built by a macro cannot capture `id`.
         let body = format!(
-            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":{},"arguments":{}{}}}}}"#,
-            self.tool_json, self.arguments, self.meta
+            concat!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","#,
+                r#""params":{{"name":{},"arguments":{}{}}}}}"#
+            ),
+            self.tool_json,
+            self.arguments,
+            self.meta,
+            id = id
         );
         let mut req = self.post(session, body);
         if self.mode == Mode::Stateless {
@@ -635,8 +660,14 @@ impl Conn {
 
     /// The 2025-11-25 handshake: `initialize`, then `notifications/initialized`.
     async fn initialize(&mut self, shape: &CallShape) -> anyhow::Result<()> {
+        // `concat!` keeps the JSON raw; a format string built by a macro cannot capture a name.
         let body = format!(
-            r#"{{"jsonrpc":"2.0","id":0,"method":"initialize","params":{{"protocolVersion":"{SESSION_PROTOCOL}","capabilities":{{}},"clientInfo":{{"name":"mcp_load","version":"0.1.0"}}}}}}"#
+            concat!(
+                r#"{{"jsonrpc":"2.0","id":0,"method":"initialize","#,
+                r#""params":{{"protocolVersion":"{SESSION_PROTOCOL}","capabilities":{{}},"#,
+                r#""clientInfo":{{"name":"mcp_load","version":"0.1.0"}}}}}}"#
+            ),
+            SESSION_PROTOCOL = SESSION_PROTOCOL
         );
         let reply = self.send(shape.post(None, body)).await?;
         check_reply(&reply, 0).context("initialize")?;
@@ -1162,7 +1193,8 @@ fn print_report(rows: &[Row], opts: &Options) {
         );
     }
     println!(
-        "# srv_cpu, srv_sys, cli_cpu: CPU µs per measured call (server total, its kernel part, load client)"
+        "# srv_cpu, srv_sys, cli_cpu: CPU µs per measured call (server total, its kernel part, \
+         load client)"
     );
     for &mode in &opts.modes {
         let flow_labels: Vec<&str> = rows

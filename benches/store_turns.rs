@@ -34,8 +34,9 @@ fn turn(channel: &str, turn_id: u64) -> Turn {
         turn_id,
         seq,
     };
-    let answer = "Order #W2611340 of user noah_brown_6181 is pending. Items: T-Shirt, item 3920175488 \
-                  (color: blue, size: M), $24.99; Water Bottle, item 1178420563, $18.99. Total: $43.98.";
+    let answer = "Order #W2611340 of user noah_brown_6181 is pending. Items: T-Shirt, \
+                  item 3920175488 (color: blue, size: M), $24.99; Water Bottle, item 1178420563, \
+                  $18.99. Total: $43.98.";
     Turn {
         turn_id,
         mode: TurnMode::Action,

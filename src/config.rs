@@ -89,12 +89,14 @@ impl ServeSettings {
         match args.auth {
             AuthMode::None if !ip.is_loopback() => {
                 bail!(
-                    "--auth none is only allowed on a loopback address, not {ip}: anyone who can reach it would act as --channel"
+                    "--auth none is only allowed on a loopback address, not {ip}: anyone who can \
+                     reach it would act as --channel"
                 )
             }
             AuthMode::None => {}
             AuthMode::Secure | AuthMode::Trusted => bail!(
-                "--auth {} needs token support, which this build does not have yet; use --auth none on a loopback address",
+                "--auth {} needs token support, which this build does not have yet; use --auth \
+                 none on a loopback address",
                 if args.auth == AuthMode::Secure {
                     "secure"
                 } else {
@@ -117,7 +119,8 @@ impl ServeSettings {
                 || origin == "null")
             {
                 bail!(
-                    "invalid --allowed-origin {origin:?}: include the scheme, e.g. http://localhost:3000"
+                    "invalid --allowed-origin {origin:?}: include the scheme, e.g. \
+                     http://localhost:3000"
                 );
             }
         }

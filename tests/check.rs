@@ -57,12 +57,14 @@ fn every_error_names_file_and_line() {
     write(
         d,
         "tools/bad_type.toml",
-        "description = \"x\"\n\n[parameters.a]\ntype = \"strin\"\n\n[run]\nkind = \"template\"\nresponse = \"ok\"\n",
+        "description = \"x\"\n\n[parameters.a]\ntype = \"strin\"\n\n\
+         [run]\nkind = \"template\"\nresponse = \"ok\"\n",
     );
     write(
         d,
         "tools/bad_regex.toml",
-        "description = \"x\"\n[parameters.a]\ntype = \"string\"\npattern = '^(unclosed'\n[run]\nkind = \"template\"\nresponse = \"ok\"\n",
+        "description = \"x\"\n[parameters.a]\ntype = \"string\"\npattern = '^(unclosed'\n\
+         [run]\nkind = \"template\"\nresponse = \"ok\"\n",
     );
     write(
         d,
@@ -77,7 +79,8 @@ fn every_error_names_file_and_line() {
     write(
         d,
         "tools/bad_context.toml",
-        "description = \"x\"\ncontext = \"Basket\"\n[run]\nkind = \"template\"\nresponse = \"ok\"\n",
+        "description = \"x\"\ncontext = \"Basket\"\n\
+         [run]\nkind = \"template\"\nresponse = \"ok\"\n",
     );
     write(
         d,
@@ -156,7 +159,8 @@ fn applies_when_must_name_a_read_only_reader_it_can_feed() {
     );
     let when = |command: &str, artifact: &str, one_of: &str| {
         format!(
-            "[applies_when]\ncommand = \"{command}\"\nartifact = \"{artifact}\"\none_of = {one_of}\n"
+            "[applies_when]\ncommand = \"{command}\"\nartifact = \"{artifact}\"\n\
+             one_of = {one_of}\n"
         )
     };
     write(

@@ -91,16 +91,16 @@ async fn every_demo_command_answers_over_mcp() {
     let t = ok(
         &c,
         "modify_user_address",
-        json!({"user_id": "noah_brown_6181", "address1": "1 Main St", "address2": "", "city": "Austin",
-               "state": "TX", "country": "USA", "zip": "78701"}),
+        json!({"user_id": "noah_brown_6181", "address1": "1 Main St", "address2": "",
+               "city": "Austin", "state": "TX", "country": "USA", "zip": "78701"}),
     )
     .await;
     assert!(t.contains("Austin"), "{t}");
     let t = ok(
         &c,
         "modify_pending_order_address",
-        json!({"order_id": "#W2611340", "address1": "2 Oak Ave", "address2": "Unit 5", "city": "Boise",
-               "state": "ID", "country": "USA", "zip": "83702"}),
+        json!({"order_id": "#W2611340", "address1": "2 Oak Ave", "address2": "Unit 5",
+               "city": "Boise", "state": "ID", "country": "USA", "zip": "83702"}),
     )
     .await;
     assert!(t.contains("Boise"), "{t}");
@@ -143,7 +143,8 @@ async fn every_demo_command_answers_over_mcp() {
     let t = ok(
         &c,
         "return_delivered_order_items",
-        json!({"order_id": "#W5092331", "item_ids": ["4409236815"], "payment_method_id": "credit_card_9072415"}),
+        json!({"order_id": "#W5092331", "item_ids": ["4409236815"],
+               "payment_method_id": "credit_card_9072415"}),
     )
     .await;
     assert!(t.to_lowercase().contains("return"), "{t}");

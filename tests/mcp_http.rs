@@ -51,7 +51,11 @@ async fn healthz_and_host_validation() {
         .header("Host", "evil.example")
         .header("Accept", "application/json, text/event-stream")
         .header("Content-Type", "application/json")
-        .body(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}"#)
+        .body(concat!(
+            r#"{"jsonrpc":"2.0","id":1,"method":"initialize","#,
+            r#""params":{"protocolVersion":"2025-11-25","capabilities":{},"#,
+            r#""clientInfo":{"name":"x","version":"1"}}}"#
+        ))
         .send()
         .await
         .expect("post");
@@ -68,7 +72,11 @@ async fn allowed_origin_is_enforced_when_configured() {
     let server =
         TestServer::start(dir.path(), &["--allowed-origin", "http://localhost:3000"]).await;
     let http = reqwest::Client::new();
-    let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}"#;
+    let init = concat!(
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","#,
+        r#""params":{"protocolVersion":"2025-11-25","capabilities":{},"#,
+        r#""clientInfo":{"name":"x","version":"1"}}}"#
+    );
     let post = |origin: &'static str| {
         http.post(server.url("/mcp"))
             .header("Origin", origin)

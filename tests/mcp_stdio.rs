@@ -43,9 +43,14 @@ async fn stdio_lists_tools_and_runs_a_command() {
 async fn stdout_carries_only_json_rpc_even_with_verbose_logs() {
     let dir = tempfile::tempdir().expect("tempdir");
     let messages = [
-        json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}),
+        json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+            "protocolVersion":"2025-11-25","capabilities":{},
+            "clientInfo":{"name":"raw","version":"1"}
+        }}),
         json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
-        json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get_order_details","arguments":{"order_id":"#W2611340"}}}),
+        json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{
+            "name":"get_order_details","arguments":{"order_id":"#W2611340"}
+        }}),
     ];
     let (mut child, stdin, mut lines) = raw_stdio(dir.path(), "trace", &messages).await;
     let mut seen_ids = Vec::new();
@@ -75,9 +80,14 @@ async fn stdout_carries_only_json_rpc_even_with_verbose_logs() {
 async fn trace_events_go_out_as_progress_before_the_result() {
     let dir = tempfile::tempdir().expect("tempdir");
     let messages = [
-        json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}),
+        json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+            "protocolVersion":"2025-11-25","capabilities":{},
+            "clientInfo":{"name":"raw","version":"1"}
+        }}),
         json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
-        json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"calculate","arguments":{"expression":"6*7"},"_meta":{"progressToken":"p-7"}}}),
+        json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{
+            "name":"calculate","arguments":{"expression":"6*7"},"_meta":{"progressToken":"p-7"}
+        }}),
     ];
     let (mut child, stdin, mut lines) = raw_stdio(dir.path(), "info", &messages).await;
     let mut progress = Vec::new();

@@ -35,7 +35,8 @@ fn write_workflow(dir: &Path, log: &Path) {
     std::fs::write(
         tools.join("read_ticket.toml"),
         format!(
-            "description = \"Show a ticket's details.\"\nannotations = {{ read_only = true }}\n{ticket}[run]\nkind = \"exec\"\ncommand = [\"python3\", \"reader.py\", {:?}]\n",
+            "description = \"Show a ticket's details.\"\nannotations = {{ read_only = true }}\n\
+             {ticket}[run]\nkind = \"exec\"\ncommand = [\"python3\", \"reader.py\", {:?}]\n",
             log.display().to_string()
         ),
     )
@@ -44,7 +45,9 @@ fn write_workflow(dir: &Path, log: &Path) {
     std::fs::write(
         tools.join("archive_ticket.toml"),
         format!(
-            "description = \"Archive a ticket.\"\nutterances = [\"archive ticket T-1\", \"put the ticket in the archive\"]\n{ticket}[run]\nkind = \"template\"\nresponse = \"archived\"\n"
+            "description = \"Archive a ticket.\"\n\
+             utterances = [\"archive ticket T-1\", \"put the ticket in the archive\"]\n\
+             {ticket}[run]\nkind = \"template\"\nresponse = \"archived\"\n"
         ),
     )
     .expect("command");
@@ -55,7 +58,12 @@ fn write_workflow(dir: &Path, log: &Path) {
         std::fs::write(
             tools.join(format!("{name}.toml")),
             format!(
-                "description = \"Update a ticket.\"\nutterances = [\"update ticket T-1\", \"update the ticket\", \"{verb} ticket T-1\"]\n{ticket}[applies_when]\ncommand = \"read_ticket\"\nartifact = \"/ticket/status\"\none_of = [\"{state}\"]\n[run]\nkind = \"template\"\nresponse = \"{name} done\"\n"
+                "description = \"Update a ticket.\"\n\
+                 utterances = [\"update ticket T-1\", \"update the ticket\", \
+                 \"{verb} ticket T-1\"]\n\
+                 {ticket}[applies_when]\ncommand = \"read_ticket\"\n\
+                 artifact = \"/ticket/status\"\n\
+                 one_of = [\"{state}\"]\n[run]\nkind = \"template\"\nresponse = \"{name} done\"\n"
             ),
         )
         .expect("command");

@@ -54,7 +54,8 @@ impl App {
             Some((topic, new_id)) => {
                 session.switch_to(new_id, 1);
                 Ok(StatusReply::ok(Some(format!(
-                    "Saved conversation {active} as \"{topic}\"; conversation {new_id} is now active"
+                    "Saved conversation {active} as \"{topic}\"; conversation {new_id} is now \
+                     active"
                 ))))
             }
         }

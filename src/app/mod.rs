@@ -142,7 +142,10 @@ impl App {
                 .append_turn(channel, conversation_id, turn, pending, WriteWait::NoStall);
         match inline {
             Err(StoreError::WouldStall) => {
-                tracing::debug!(channel = %channel, "write stall: turn stored from the blocking pool");
+                tracing::debug!(
+                    channel = %channel,
+                    "write stall: turn stored from the blocking pool"
+                );
                 let (store, channel, turn) = (self.store().clone(), channel.clone(), turn.clone());
                 blocking(move || {
                     let pending = match &stored {

@@ -29,10 +29,10 @@ use crate::workflow::{Command, validate};
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Commands the words rank at least this share of the best are in contention (the same share
-/// as `EVIDENCE_WITHIN` in `crate::assistant`, where parameter values count as evidence). The data settles a choice between readings the words leave
-/// open; a reading they prefer more than two to one stands: "return item … from <a pending
-/// order>" stays a return, whose run says why it cannot be done, and does not become whatever
-/// else mentions items.
+/// as `EVIDENCE_WITHIN` in `crate::assistant`, where parameter values count as evidence). The
+/// data settles a choice between readings the words leave open; a reading they prefer more
+/// than two to one stands: "return item … from <a pending order>" stays a return, whose run
+/// says why it cannot be done, and does not become whatever else mentions items.
 const IN_CONTENTION: f32 = 0.5;
 
 /// Most commands whose conditions are read in one turn.

@@ -1,8 +1,8 @@
 //! Intent ranking: which command do the user's words mean?
 //!
 //! A TF-IDF cosine model over two term spaces — stemmed words (plus value shapes and the
-//! workflow's synonyms) and character 3-grams of words (typo tolerance) — built once at load. Each
-//! command has one whole document (name, description, utterances, parameter names) and one
+//! workflow's synonyms) and character 3-grams of words (typo tolerance) — built once at load.
+//! Each command has one whole document (name, description, utterances, parameter names) and one
 //! small document per utterance (and one for its name); its score blends the whole-document
 //! similarity with its best utterance. Parameters add their names and the shapes of their
 //! example values (ids, numbers, emails). Queries walk an inverted index, so only documents

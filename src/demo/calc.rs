@@ -163,7 +163,8 @@ impl Parser {
             }
             Some(c) if c.is_ascii_digit() || c == '.' => self.number(),
             Some(c) => Err(format!(
-                "unexpected '{c}' at position {}: only numbers, + - * / and parentheses are allowed",
+                "unexpected '{c}' at position {}: only numbers, + - * / and parentheses are \
+                 allowed",
                 self.pos + 1
             )),
         }

@@ -80,9 +80,14 @@ pub(crate) fn run(
         Ok(response) => response,
         Err(Stop::Refuse(message)) => CommandResponse::fail(message),
         Err(Stop::Internal(e)) => {
-            tracing::error!(command = request.command_name, error = %format!("{e:#}"), "demo store error");
+            tracing::error!(
+                command = request.command_name,
+                error = %format!("{e:#}"),
+                "demo store error"
+            );
             CommandResponse::fail(format!(
-                "The store could not complete {}: {e:#}. Nothing was changed; please try again later.",
+                "The store could not complete {}: {e:#}. Nothing was changed; please try again \
+                 later.",
                 request.command_name
             ))
         }
@@ -171,8 +176,8 @@ fn must_user(retail: &Retail, user_id: &str) -> Result<User, Stop> {
     match retail.user(user_id)? {
         Some(user) => Ok(user),
         None => refuse(format!(
-            "No user {user_id}. Find the user id with find_user_id_by_email or find_user_id_by_name_zip \
-             (user ids look like noah_brown_6181)."
+            "No user {user_id}. Find the user id with find_user_id_by_email or \
+             find_user_id_by_name_zip (user ids look like noah_brown_6181)."
         )),
     }
 }
@@ -181,7 +186,8 @@ fn must_order(retail: &Retail, order_id: &str) -> Result<Order, Stop> {
     match retail.order(order_id)? {
         Some(order) => Ok(order),
         None => refuse(format!(
-            "No order {order_id}. Use get_user_details to list a user's orders (order ids look like #W2611340)."
+            "No order {order_id}. Use get_user_details to list a user's orders (order ids look \
+             like #W2611340)."
         )),
     }
 }
@@ -281,7 +287,8 @@ fn replacements(
 ) -> Result<Vec<(usize, Variant)>, Stop> {
     if positions.len() != new_item_ids.len() {
         return refuse(format!(
-            "item_ids has {} item(s) but new_item_ids has {}; give exactly one new item per item to replace, in the same order.",
+            "item_ids has {} item(s) but new_item_ids has {}; give exactly one new item per item \
+             to replace, in the same order.",
             positions.len(),
             new_item_ids.len()
         ));
@@ -307,7 +314,8 @@ fn replacements(
         }
         if !variant.available {
             return refuse(format!(
-                "Item {new_id} of {} ({}) is not available. See get_product_details product_id={} for the available ones.",
+                "Item {new_id} of {} ({}) is not available. See get_product_details product_id={} \
+                 for the available ones.",
                 product.name,
                 describe_options(&variant.options),
                 product.product_id
@@ -388,8 +396,8 @@ fn find_user_id_by_name_zip(retail: &Retail, req: &BuiltinRequest<'_>) -> Outcom
         .with_artifact("user_id", json!(user_id))
         .with_next_action("get_user_details", params_of(&[("user_id", &user_id)]))),
         None => refuse(format!(
-            "No user named {first} {last} with the zip code {zip}. Check the spelling and the zip code \
-             of the user's default address, or find the user with find_user_id_by_email."
+            "No user named {first} {last} with the zip code {zip}. Check the spelling and the zip \
+             code of the user's default address, or find the user with find_user_id_by_email."
         )),
     }
 }
@@ -488,10 +496,12 @@ fn get_order_details(retail: &Retail, req: &BuiltinRequest<'_>) -> Outcome {
     }
     text.push_str(match order.status {
         OrderStatus::Pending => {
-            " It has not shipped yet: it can be cancelled, or its address, payment method or items (once) changed."
+            " It has not shipped yet: it can be cancelled, or its address, payment method or items \
+             (once) changed."
         }
         OrderStatus::PendingItemModified => {
-            " It has not shipped yet: it can be cancelled or its address or payment method changed; its items were already modified once."
+            " It has not shipped yet: it can be cancelled or its address or payment method \
+             changed; its items were already modified once."
         }
         OrderStatus::Delivered => " Its items can be returned or exchanged (once).",
         OrderStatus::Processed => " It has shipped and can no longer be changed.",
@@ -658,8 +668,8 @@ fn modify_pending_order_items(retail: &Retail, req: &BuiltinRequest<'_>) -> Outc
         OrderStatus::Pending => {}
         OrderStatus::PendingItemModified => {
             return refuse(format!(
-                "The items of order {order_id} were already modified once and cannot be modified again. \
-                 The order can still be cancelled, or its address or payment method changed."
+                "The items of order {order_id} were already modified once and cannot be modified \
+                 again. The order can still be cancelled, or its address or payment method changed."
             ));
         }
         _ => return Err(wrong_status(&order, "modified", "pending")),
@@ -770,7 +780,8 @@ fn modify_pending_order_payment(retail: &Retail, req: &BuiltinRequest<'_>) -> Ou
         .collect();
     if paid_by_others.is_empty() {
         return refuse(format!(
-            "Order {order_id} is already paid with {method_id}. Choose a different payment method of {}: {}.",
+            "Order {order_id} is already paid with {method_id}. Choose a different payment method \
+             of {}: {}.",
             user.user_id,
             user.payment_method_ids()
         ));
@@ -845,7 +856,8 @@ fn modify_user_address(retail: &Retail, req: &BuiltinRequest<'_>) -> Outcome {
     put_json(&mut puts, keys::user(&user.user_id), &user)?;
     retail.commit(puts, deletes)?;
     Ok(CommandResponse::ok(format!(
-        "The default address of {} is now {} (it was {old}). Orders already placed keep their shipping address.",
+        "The default address of {} is now {} (it was {old}). Orders already placed keep their \
+         shipping address.",
         user.user_id, user.address
     ))
     .with_artifact("user", serde_json::to_value(&user)?))
@@ -866,8 +878,8 @@ fn return_delivered_order_items(retail: &Retail, req: &BuiltinRequest<'_>) -> Ou
     let paid_with = order.paid_with();
     if !method.is_gift_card() && !paid_with.contains(&method_id) {
         return refuse(format!(
-            "A refund can go only to the payment method the order was paid with ({}) or to one of the \
-             user's gift cards, not to {method_id}.",
+            "A refund can go only to the payment method the order was paid with ({}) or to one of \
+             the user's gift cards, not to {method_id}.",
             paid_with.join(", ")
         ));
     }
@@ -888,8 +900,8 @@ fn return_delivered_order_items(retail: &Retail, req: &BuiltinRequest<'_>) -> Ou
     save(&mut puts, &order, None)?;
     retail.commit(puts, Vec::new())?;
     Ok(CommandResponse::ok(format!(
-        "Return requested for order {order_id}: {}. {amount} will be refunded to {method_id} once the items \
-         are back; the customer will receive an email with the return instructions.",
+        "Return requested for order {order_id}: {}. {amount} will be refunded to {method_id} once \
+         the items are back; the customer will receive an email with the return instructions.",
         described.join("; ")
     ))
     .with_artifact("order", serde_json::to_value(&order)?))
@@ -956,8 +968,8 @@ fn exchange_delivered_order_items(retail: &Retail, req: &BuiltinRequest<'_>) -> 
     save(&mut puts, &order, None)?;
     retail.commit(puts, Vec::new())?;
     Ok(CommandResponse::ok(format!(
-        "Exchange requested for order {order_id}: {}. {money_text} The customer will receive an email with \
-         instructions to send the items back; the new items ship once they arrive.",
+        "Exchange requested for order {order_id}: {}. {money_text} The customer will receive an \
+         email with instructions to send the items back; the new items ship once they arrive.",
         changes.join("; ")
     ))
     .with_artifact("order", serde_json::to_value(&order)?))

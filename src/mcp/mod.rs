@@ -2,7 +2,8 @@
 //! generated from the workflow, served on stdio and on streamable HTTP.
 //!
 //! - [`tools`]: the tool list (`perform_action` + one tool per command) and result mapping;
-//! - [`conversation_tools`]: new / list / activate conversations, feedback, `conversation://` resources;
+//! - [`conversation_tools`]: new / list / activate conversations, feedback, `conversation://`
+//!   resources;
 //! - [`server`]: the handler itself;
 //! - [`stdio`] and [`http`]: the two transports.
 

@@ -157,7 +157,8 @@ impl FlowServer {
                     format!("the {current} context")
                 };
                 return Ok(tools::message_result(format!(
-                    "{} is only available in the {} context (the channel is in {here}); perform_action runs it anywhere",
+                    "{} is only available in the {} context (the channel is in {here}); \
+                     perform_action runs it anywhere",
                     command.name, command.context,
                 ))
                 .into());
@@ -221,7 +222,8 @@ impl ServerHandler for FlowServer {
             .enable_resources()
             .build();
         let mut instructions = format!(
-            "Workflow \"{}\". Call a command's own tool, or perform_action with its name and parameters.",
+            "Workflow \"{}\". Call a command's own tool, or perform_action with its name and \
+             parameters.",
             catalog.name
         );
         if !catalog.description.is_empty() {
@@ -337,9 +339,15 @@ impl ServerHandler for FlowServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        let template = ResourceTemplate::new(format!("{CONVERSATION_SCHEME}{{conversation_id}}"), "conversation")
-            .with_description("One conversation of this channel: its summary and every turn with its traces and feedback")
-            .with_mime_type("application/json");
+        let template = ResourceTemplate::new(
+            format!("{CONVERSATION_SCHEME}{{conversation_id}}"),
+            "conversation",
+        )
+        .with_description(
+            "One conversation of this channel: its summary and every turn with its traces and \
+             feedback",
+        )
+        .with_mime_type("application/json");
         Ok(ListResourceTemplatesResult::with_all_items(vec![template]))
     }
 

@@ -68,7 +68,8 @@ fn describe_timeout(schema: &mut JsonObject, catalog: &Catalog) {
 fn perform_action_tool(catalog: &Catalog, output_schema: Arc<JsonObject>) -> Tool {
     let names: Vec<&str> = catalog.commands.keys().map(String::as_str).collect();
     let mut description = format!(
-        "Run a command of the \"{}\" workflow by name with its parameters (validated against the command's schema; default timeout {} s). Commands:",
+        "Run a command of the \"{}\" workflow by name with its parameters (validated against the \
+         command's schema; default timeout {} s). Commands:",
         catalog.name,
         catalog.default_timeout.secs()
     );
@@ -146,28 +147,32 @@ fn conversation_tools() -> Vec<Tool> {
     vec![
         Tool::new(
             NewConversation::NAME,
-            "Save the active conversation (topic and summary derived from its turns) and start a new one.",
+            "Save the active conversation (topic and summary derived from its turns) and start a \
+             new one.",
             Arc::new(requests::input_schema::<NewConversation>()),
         )
         .with_raw_output_schema(status.clone())
         .with_annotations(changes()),
         Tool::new(
             GetAllConversations::NAME,
-            "List this channel's conversations, newest first. Read one with the resource conversation://{conversation_id}.",
+            "List this channel's conversations, newest first. Read one with the resource \
+             conversation://{conversation_id}.",
             Arc::new(requests::input_schema::<GetAllConversations>()),
         )
         .with_raw_output_schema(listing)
         .with_annotations(ToolAnnotations::new().read_only(true).open_world(false)),
         Tool::new(
             ActivateConversation::NAME,
-            "Make an earlier conversation of this channel the active one; new turns are added to it.",
+            "Make an earlier conversation of this channel the active one; new turns are added to \
+             it.",
             Arc::new(requests::input_schema::<ActivateConversation>()),
         )
         .with_raw_output_schema(status.clone())
         .with_annotations(changes().idempotent(true)),
         Tool::new(
             PostFeedback::NAME,
-            "Give feedback on the last turn of the active conversation (or on turn_id): a score, words, or both.",
+            "Give feedback on the last turn of the active conversation (or on turn_id): a score, \
+             words, or both.",
             Arc::new(requests::input_schema::<PostFeedback>()),
         )
         .with_raw_output_schema(status)

@@ -1,4 +1,5 @@
-//! Load errors that point at the file and line, ripgrep-style: `tools/x.toml:7: unknown type "strin"`.
+//! Load errors that point at the file and line, ripgrep-style:
+//! `tools/x.toml:7: unknown type "strin"`.
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -83,7 +83,8 @@ pub fn load(source: &WorkflowSource, rules: &LoadRules<'_>) -> Result<Catalog, L
                         &file.text,
                         find_offset(&file.text, source_name),
                         format!(
-                            "parameter \"{}\": available_from names unknown command \"{source_name}\"",
+                            "parameter \"{}\": available_from names unknown command \
+                             \"{source_name}\"",
                             param.name
                         ),
                     ));
@@ -102,14 +103,16 @@ pub fn load(source: &WorkflowSource, rules: &LoadRules<'_>) -> Result<Catalog, L
                 )),
                 // The router runs it on its own, before the user has chosen anything.
                 Some(reader) if reader.annotations.read_only != Some(true) => problem(format!(
-                    "applies_when command \"{}\" must be annotated read_only = true: the router runs it to decide, so it must change nothing",
+                    "applies_when command \"{}\" must be annotated read_only = true: the router \
+                     runs it to decide, so it must change nothing",
                     when.command
                 )),
                 Some(reader) => {
                     for param in reader.params.iter().filter(|p| p.required) {
                         if command.param(&param.name).is_none() {
                             problem(format!(
-                                "applies_when command \"{}\" needs parameter \"{}\", which {} does not take",
+                                "applies_when command \"{}\" needs parameter \"{}\", which {} \
+                                 does not take",
                                 when.command, param.name, command.name
                             ));
                         }
@@ -247,7 +250,10 @@ fn parse_manifest(
                 &file.path,
                 &file.text,
                 at,
-                format!("context \"{name}\" has unknown parent \"{parent_name}\" (use \"*\" for the root)"),
+                format!(
+                    "context \"{name}\" has unknown parent \"{parent_name}\" (use \"*\" for the \
+                     root)"
+                ),
             ));
         }
     }
@@ -312,7 +318,8 @@ fn parse_vocabulary(
                 &file.path,
                 &file.text,
                 Some(group.span().start),
-                "assistant.equivalents: each group lists two or more single words, the canonical one first",
+                "assistant.equivalents: each group lists two or more single words, the canonical \
+                 one first",
             ));
             continue;
         }
@@ -503,7 +510,10 @@ fn parse_command(
     if !is_tool_name(&name) {
         errs.push(
             name_at,
-            format!("invalid command name \"{name}\": start with a letter, then letters, digits, _ or - (at most 64)"),
+            format!(
+                "invalid command name \"{name}\": start with a letter, then letters, digits, _ or \
+                 - (at most 64)"
+            ),
         );
     } else if rules.reserved_tools.contains(&name.as_str()) {
         errs.push(
@@ -528,7 +538,10 @@ fn parse_command(
             if value != GLOBAL_CONTEXT && !manifest.contexts.contains_key(value) {
                 errs.push(
                     Some(context.span().start),
-                    format!("context \"{value}\" does not exist (declare it under [contexts] in workflow.toml, or use \"*\")"),
+                    format!(
+                        "context \"{value}\" does not exist (declare it under [contexts] in \
+                         workflow.toml, or use \"*\")"
+                    ),
                 );
             }
             context.into_inner()
@@ -540,7 +553,10 @@ fn parse_command(
         if !manifest.contexts.contains_key(value) {
             errs.push(
                 Some(target.span().start),
-                format!("enters_context \"{value}\" is not a context declared under [contexts] in workflow.toml"),
+                format!(
+                    "enters_context \"{value}\" is not a context declared under [contexts] in \
+                     workflow.toml"
+                ),
             );
             return None;
         }
@@ -561,7 +577,8 @@ fn parse_command(
             errs.push(
                 Some(raw.artifact.span().start),
                 format!(
-                    "applies_when.artifact \"{}\" must be a JSON pointer into the command's artifacts, starting with / (e.g. \"/order/status\")",
+                    "applies_when.artifact \"{}\" must be a JSON pointer into the command's \
+                     artifacts, starting with / (e.g. \"/order/status\")",
                     raw.artifact.get_ref()
                 ),
             );
@@ -584,7 +601,11 @@ fn parse_command(
     let run = match raw.run {
         Some(run) => parse_run(run, source, rules.is_handler, &params, &mut errs),
         None => {
-            errs.push(None, "missing [run] table: say how the command runs (kind = \"builtin\", \"exec\" or \"template\")");
+            errs.push(
+                None,
+                "missing [run] table: say how the command runs (kind = \"builtin\", \"exec\" or \
+                 \"template\")",
+            );
             None
         }
     };
@@ -628,7 +649,13 @@ fn parse_param(name: &str, raw: Spanned<RawParam>, errs: &mut FileErrors<'_>) ->
     let ty = match &raw.ty {
         Some(ty) => parse_type(name, ty, errs),
         None => {
-            errs.push(at, format!("parameter \"{name}\": missing type (string, integer, number, boolean, array or object)"));
+            errs.push(
+                at,
+                format!(
+                    "parameter \"{name}\": missing type (string, integer, number, boolean, array \
+                     or object)"
+                ),
+            );
             None
         }
     };
@@ -735,7 +762,8 @@ fn parse_type(param: &str, ty: &Spanned<String>, errs: &mut FileErrors<'_>) -> O
         errs.push(
             Some(ty.span().start),
             format!(
-                "parameter \"{param}\": unknown type \"{}\" (expected string, integer, number, boolean, array or object)",
+                "parameter \"{param}\": unknown type \"{}\" (expected string, integer, number, \
+                 boolean, array or object)",
                 ty.get_ref()
             ),
         );
@@ -851,7 +879,10 @@ fn parse_run(
                 if !params.iter().any(|p| p.name == placeholder) {
                     errs.push(
                         kind_at,
-                        format!("response uses {{{placeholder}}} but the command has no parameter \"{placeholder}\""),
+                        format!(
+                            "response uses {{{placeholder}}} but the command has no parameter \
+                             \"{placeholder}\""
+                        ),
                     );
                 }
             }

@@ -648,7 +648,12 @@ static ARITH_SPAN: LazyLock<Regex> = LazyLock::new(|| {
 
 static SUM_LIST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"(?i)\b(?:add(?:\s+up)?|sum(?:\s+of)?|total(?:\s+of)?)\s+{NUM}((?:\s*,\s*{NUM})*)\s*,?\s+and\s+{NUM}"
+        // `concat!` keeps the pattern raw; a format string built by a macro cannot capture `NUM`.
+        concat!(
+            r"(?i)\b(?:add(?:\s+up)?|sum(?:\s+of)?|total(?:\s+of)?)\s+{NUM}",
+            r"((?:\s*,\s*{NUM})*)\s*,?\s+and\s+{NUM}",
+        ),
+        NUM = NUM
     ))
     .expect("static regex")
 });

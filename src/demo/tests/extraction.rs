@@ -34,7 +34,11 @@ fn values(name: &str, text: &str) -> Value {
 fn explicit_key_values_quoted_and_arrays() {
     let call = parse_explicit(
         &CATALOG,
-        r#"modify_pending_order_items order_id=#W2611340 item_ids=["3920175488","1178420563"] new_item_ids='["8127364092", "4409236815"]' payment_method_id="credit_card_4421983""#,
+        concat!(
+            r#"modify_pending_order_items order_id=#W2611340 "#,
+            r#"item_ids=["3920175488","1178420563"] new_item_ids='["8127364092", "4409236815"]' "#,
+            r#"payment_method_id="credit_card_4421983""#,
+        ),
     );
     // The single-quoted array is a string holding a JSON-like list: still an array.
     let call = call.expect("explicit");

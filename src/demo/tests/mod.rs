@@ -468,7 +468,8 @@ fn unknown_ids_name_the_id_and_how_to_find_a_valid_one() {
     let text = f.fail("get_order_details", json!({"order_id": "#W0000000"}));
     assert_eq!(
         text,
-        "No order #W0000000. Use get_user_details to list a user's orders (order ids look like #W2611340)."
+        "No order #W0000000. Use get_user_details to list a user's orders (order ids look like \
+         #W2611340)."
     );
     let text = f.fail("get_product_details", json!({"product_id": TSHIRT_BLUE_M}));
     assert!(
@@ -480,9 +481,13 @@ fn unknown_ids_name_the_id_and_how_to_find_a_valid_one() {
         json!({"order_id": "#W0000001", "reason": "no longer needed"}),
     );
     assert!(text.contains("#W0000001"), "{text}");
-    let text = f.fail("modify_user_address", json!({
-        "user_id": "nobody_here_1234", "address1": "1 A St", "city": "X", "state": "CO", "country": "USA", "zip": "80302"
-    }));
+    let text = f.fail(
+        "modify_user_address",
+        json!({
+            "user_id": "nobody_here_1234", "address1": "1 A St", "city": "X", "state": "CO",
+            "country": "USA", "zip": "80302"
+        }),
+    );
     assert!(text.contains("nobody_here_1234"), "{text}");
     let text = f.fail("get_order_details", json!({}));
     assert!(text.contains("order_id is missing"), "{text}");
@@ -526,7 +531,8 @@ fn cancel_refunds_and_blocks_further_changes() {
     assert!(r.success);
     assert_eq!(
         r.response,
-        "Order #W2611340 is now cancelled (reason: no longer needed). Refund: $43.98 to credit_card_4421983 (within 5 to 7 business days)."
+        "Order #W2611340 is now cancelled (reason: no longer needed). Refund: $43.98 to \
+         credit_card_4421983 (within 5 to 7 business days)."
     );
     assert_eq!(r.artifacts["order"]["status"], json!("cancelled"));
     let order = f.order(ORDER_PENDING);
@@ -544,9 +550,13 @@ fn cancel_refunds_and_blocks_further_changes() {
         text.contains("is cancelled; only a pending order can be cancelled"),
         "{text}"
     );
-    let text = f.fail("modify_pending_order_address", json!({
-        "order_id": ORDER_PENDING, "address1": "1 A St", "city": "X", "state": "CO", "country": "USA", "zip": "80302"
-    }));
+    let text = f.fail(
+        "modify_pending_order_address",
+        json!({
+            "order_id": ORDER_PENDING, "address1": "1 A St", "city": "X", "state": "CO",
+            "country": "USA", "zip": "80302"
+        }),
+    );
     assert!(text.contains("only a pending order"), "{text}");
 }
 
@@ -574,10 +584,13 @@ fn modify_items_charges_the_difference_once_and_cancel_refunds_every_method() {
     assert_eq!(order.items[0].price, Money(2650));
 
     // Only once.
-    let text = f.fail("modify_pending_order_items", json!({
-        "order_id": ORDER_PENDING, "item_ids": [BOTTLE_500_GREEN], "new_item_ids": [BOTTLE_750_GREEN],
-        "payment_method_id": CREDIT_CARD
-    }));
+    let text = f.fail(
+        "modify_pending_order_items",
+        json!({
+            "order_id": ORDER_PENDING, "item_ids": [BOTTLE_500_GREEN],
+            "new_item_ids": [BOTTLE_750_GREEN], "payment_method_id": CREDIT_CARD
+        }),
+    );
     assert!(text.contains("already modified once"), "{text}");
 
     // Still pending: it can be cancelled, and both methods get their money back.
@@ -607,10 +620,13 @@ fn modify_items_refunds_a_cheaper_variant() {
     assert!(text.contains("nothing was charged or refunded"), "{text}");
     let text = {
         let f = fixture();
-        f.ok("modify_pending_order_items", json!({
-            "order_id": ORDER_PENDING, "item_ids": [TSHIRT_BLUE_M], "new_item_ids": [TSHIRT_BLACK_M],
-            "payment_method_id": GIFT_CARD
-        }))
+        f.ok(
+            "modify_pending_order_items",
+            json!({
+                "order_id": ORDER_PENDING, "item_ids": [TSHIRT_BLUE_M],
+                "new_item_ids": [TSHIRT_BLACK_M], "payment_method_id": GIFT_CARD
+            }),
+        )
     };
     assert!(
         text.contains(
@@ -623,10 +639,13 @@ fn modify_items_refunds_a_cheaper_variant() {
 #[test]
 fn modify_address_and_payment_of_a_pending_order() {
     let f = fixture();
-    let r = f.call("modify_pending_order_address", json!({
-        "order_id": ORDER_PENDING, "address1": "12 Oak Street", "address2": "Apt 3", "city": "Boulder",
-        "state": "CO", "country": "USA", "zip": "80302"
-    }));
+    let r = f.call(
+        "modify_pending_order_address",
+        json!({
+            "order_id": ORDER_PENDING, "address1": "12 Oak Street", "address2": "Apt 3",
+            "city": "Boulder", "state": "CO", "country": "USA", "zip": "80302"
+        }),
+    );
     assert!(r.success);
     assert_eq!(
         r.response,
@@ -660,9 +679,13 @@ fn modify_address_and_payment_of_a_pending_order() {
 #[test]
 fn modify_user_address_moves_the_name_zip_index() {
     let f = fixture();
-    let text = f.ok("modify_user_address", json!({
-        "user_id": USER, "address1": "5 Pine Road", "city": "Austin", "state": "TX", "country": "USA", "zip": "73301"
-    }));
+    let text = f.ok(
+        "modify_user_address",
+        json!({
+            "user_id": USER, "address1": "5 Pine Road", "city": "Austin", "state": "TX",
+            "country": "USA", "zip": "73301"
+        }),
+    );
     assert!(
         text.contains("is now 5 Pine Road, Austin, TX 73301, USA"),
         "{text}"
@@ -768,9 +791,13 @@ fn only_pending_orders_can_be_cancelled_or_modified() {
         text.contains("\"no longer needed\" or \"ordered by mistake\""),
         "{text}"
     );
-    let text = f.fail("modify_pending_order_address", json!({
-        "order_id": ORDER_PROCESSED, "address1": "1 A St", "city": "X", "state": "CO", "country": "USA", "zip": "80302"
-    }));
+    let text = f.fail(
+        "modify_pending_order_address",
+        json!({
+            "order_id": ORDER_PROCESSED, "address1": "1 A St", "city": "X", "state": "CO",
+            "country": "USA", "zip": "80302"
+        }),
+    );
     assert!(text.contains("is processed"), "{text}");
     let text = f.fail(
         "modify_pending_order_payment",
@@ -778,15 +805,20 @@ fn only_pending_orders_can_be_cancelled_or_modified() {
     );
     assert!(text.contains("only a pending order"), "{text}");
     let text = f.fail("modify_pending_order_items", json!({
-        "order_id": ORDER_DELIVERED, "item_ids": [TSHIRT_BLACK_M], "new_item_ids": [TSHIRT_BLUE_L], "payment_method_id": PAYPAL
+        "order_id": ORDER_DELIVERED, "item_ids": [TSHIRT_BLACK_M], "new_item_ids": [TSHIRT_BLUE_L],
+        "payment_method_id": PAYPAL
     }));
     assert!(
         text.contains("only a pending order can be modified"),
         "{text}"
     );
-    let text = f.fail("modify_pending_order_items", json!({
-        "order_id": ORDER_ITEM_MODIFIED, "item_ids": [TSHIRT_BLUE_L], "new_item_ids": [TSHIRT_BLUE_M], "payment_method_id": CREDIT_CARD
-    }));
+    let text = f.fail(
+        "modify_pending_order_items",
+        json!({
+            "order_id": ORDER_ITEM_MODIFIED, "item_ids": [TSHIRT_BLUE_L],
+            "new_item_ids": [TSHIRT_BLUE_M], "payment_method_id": CREDIT_CARD
+        }),
+    );
     assert!(text.contains("already modified once"), "{text}");
     // An item-modified order is still pending for everything else.
     f.ok(
@@ -814,15 +846,20 @@ fn only_delivered_orders_can_be_returned_or_exchanged() {
         "{text}"
     );
     let text = f.fail("exchange_delivered_order_items", json!({
-        "order_id": ORDER_PROCESSED, "item_ids": [TSHIRT_WHITE_XL], "new_item_ids": [TSHIRT_BLUE_L], "payment_method_id": GIFT_CARD
+        "order_id": ORDER_PROCESSED, "item_ids": [TSHIRT_WHITE_XL], "new_item_ids": [TSHIRT_BLUE_L],
+        "payment_method_id": GIFT_CARD
     }));
     assert!(
         text.contains("only a delivered order can be exchanged"),
         "{text}"
     );
-    let text = f.fail("return_delivered_order_items", json!({
-        "order_id": ORDER_CANCELLED, "item_ids": [BOTTLE_750_STEEL], "payment_method_id": CREDIT_CARD
-    }));
+    let text = f.fail(
+        "return_delivered_order_items",
+        json!({
+            "order_id": ORDER_CANCELLED, "item_ids": [BOTTLE_750_STEEL],
+            "payment_method_id": CREDIT_CARD
+        }),
+    );
     assert!(text.contains("is cancelled"), "{text}");
 }
 
@@ -830,9 +867,13 @@ fn only_delivered_orders_can_be_returned_or_exchanged() {
 fn items_must_belong_to_the_order_and_new_items_must_fit() {
     let f = fixture();
     let modify = |item_ids: Value, new_item_ids: Value| {
-        f.fail("modify_pending_order_items", json!({
-            "order_id": ORDER_PENDING, "item_ids": item_ids, "new_item_ids": new_item_ids, "payment_method_id": CREDIT_CARD
-        }))
+        f.fail(
+            "modify_pending_order_items",
+            json!({
+                "order_id": ORDER_PENDING, "item_ids": item_ids, "new_item_ids": new_item_ids,
+                "payment_method_id": CREDIT_CARD
+            }),
+        )
     };
     let text = modify(json!([EARBUDS_BLACK]), json!([EARBUDS_WHITE]));
     assert!(
@@ -878,7 +919,8 @@ fn items_must_belong_to_the_order_and_new_items_must_fit() {
     );
 
     let text = f.fail("exchange_delivered_order_items", json!({
-        "order_id": ORDER_DELIVERED, "item_ids": [EARBUDS_BLACK], "new_item_ids": [EARBUDS_BLUE], "payment_method_id": PAYPAL
+        "order_id": ORDER_DELIVERED, "item_ids": [EARBUDS_BLACK], "new_item_ids": [EARBUDS_BLUE],
+        "payment_method_id": PAYPAL
     }));
     assert!(text.contains("is not available"), "{text}");
     let text = f.fail(
@@ -900,7 +942,13 @@ fn payment_methods_must_be_the_users_and_gift_cards_must_cover_the_amount() {
         "modify_pending_order_payment",
         json!({"order_id": ORDER_PENDING, "payment_method_id": OTHER_CREDIT_CARD}),
     );
-    assert!(text.contains("credit_card_9072415 does not belong to noah_brown_6181; their payment methods are: credit_card_4421983, gift_card_0123456, paypal_5650034"), "{text}");
+    assert!(
+        text.contains(
+            "credit_card_9072415 does not belong to noah_brown_6181; their payment methods are: \
+             credit_card_4421983, gift_card_0123456, paypal_5650034"
+        ),
+        "{text}"
+    );
     let text = f.fail(
         "modify_pending_order_payment",
         json!({"order_id": ORDER_PENDING, "payment_method_id": CREDIT_CARD}),
@@ -919,16 +967,24 @@ fn payment_methods_must_be_the_users_and_gift_cards_must_cover_the_amount() {
         ),
         "{text}"
     );
-    let text = f.fail("modify_pending_order_items", json!({
-        "order_id": ORDER_PENDING, "item_ids": [TSHIRT_BLUE_M], "new_item_ids": [TSHIRT_BLUE_L], "payment_method_id": OTHER_CREDIT_CARD
-    }));
+    let text = f.fail(
+        "modify_pending_order_items",
+        json!({
+            "order_id": ORDER_PENDING, "item_ids": [TSHIRT_BLUE_M], "new_item_ids": [TSHIRT_BLUE_L],
+            "payment_method_id": OTHER_CREDIT_CARD
+        }),
+    );
     assert!(
         text.contains("does not belong to noah_brown_6181"),
         "{text}"
     );
-    let text = f.fail("exchange_delivered_order_items", json!({
-        "order_id": OTHER_ORDER_DELIVERED, "item_ids": [BOTTLE_750_GREEN], "new_item_ids": [BOTTLE_750_STEEL], "payment_method_id": PAYPAL
-    }));
+    let text = f.fail(
+        "exchange_delivered_order_items",
+        json!({
+            "order_id": OTHER_ORDER_DELIVERED, "item_ids": [BOTTLE_750_GREEN],
+            "new_item_ids": [BOTTLE_750_STEEL], "payment_method_id": PAYPAL
+        }),
+    );
     assert!(
         text.contains("paypal_5650034 does not belong to sofia_garcia_3307"),
         "{text}"
@@ -937,14 +993,25 @@ fn payment_methods_must_be_the_users_and_gift_cards_must_cover_the_amount() {
     let text = f.fail("return_delivered_order_items", json!({
         "order_id": ORDER_DELIVERED, "item_ids": [EARBUDS_BLACK], "payment_method_id": CREDIT_CARD
     }));
-    assert!(text.contains("only to the payment method the order was paid with (paypal_5650034) or to one of the user's gift cards"), "{text}");
-    f.ok("return_delivered_order_items", json!({
-        "order_id": ORDER_DELIVERED, "item_ids": [EARBUDS_BLACK, TSHIRT_BLACK_M], "payment_method_id": GIFT_CARD
-    }));
+    assert!(
+        text.contains(
+            "only to the payment method the order was paid with (paypal_5650034) or to one of the \
+             user's gift cards"
+        ),
+        "{text}"
+    );
+    f.ok(
+        "return_delivered_order_items",
+        json!({
+            "order_id": ORDER_DELIVERED, "item_ids": [EARBUDS_BLACK, TSHIRT_BLACK_M],
+            "payment_method_id": GIFT_CARD
+        }),
+    );
     // A gift card too small for an exchange's difference: spend most of it first.
     let f = fixture();
     f.ok("modify_pending_order_items", json!({
-        "order_id": ORDER_PENDING, "item_ids": [TSHIRT_BLUE_M], "new_item_ids": [TSHIRT_WHITE_XL], "payment_method_id": GIFT_CARD
+        "order_id": ORDER_PENDING, "item_ids": [TSHIRT_BLUE_M], "new_item_ids": [TSHIRT_WHITE_XL],
+        "payment_method_id": GIFT_CARD
     }));
     f.ok(
         "modify_pending_order_payment",
@@ -952,7 +1019,8 @@ fn payment_methods_must_be_the_users_and_gift_cards_must_cover_the_amount() {
     );
     assert_eq!(f.gift_balance(), Money(2849 - 2499));
     let text = f.fail("exchange_delivered_order_items", json!({
-        "order_id": ORDER_DELIVERED, "item_ids": [EARBUDS_BLACK], "new_item_ids": [EARBUDS_WHITE], "payment_method_id": GIFT_CARD
+        "order_id": ORDER_DELIVERED, "item_ids": [EARBUDS_BLACK], "new_item_ids": [EARBUDS_WHITE],
+        "payment_method_id": GIFT_CARD
     }));
     assert!(
         text.contains("balance of $3.50, less than the $20.00 price difference"),
@@ -965,19 +1033,27 @@ fn concurrent_item_modifications_apply_once() {
     let f = fixture();
     f.retail.ensure_seeded().expect("seed");
     let successes: usize = std::thread::scope(|scope| {
-        let handles: Vec<_> = [TSHIRT_BLUE_L, TSHIRT_BLACK_M, TSHIRT_WHITE_XL, TSHIRT_BLUE_L]
-            .into_iter()
-            .map(|new_item| {
-                let f = &f;
-                scope.spawn(move || {
-                    f.call("modify_pending_order_items", json!({
-                        "order_id": ORDER_PENDING, "item_ids": [TSHIRT_BLUE_M], "new_item_ids": [new_item],
-                        "payment_method_id": CREDIT_CARD
-                    }))
-                    .success
-                })
+        let handles: Vec<_> = [
+            TSHIRT_BLUE_L,
+            TSHIRT_BLACK_M,
+            TSHIRT_WHITE_XL,
+            TSHIRT_BLUE_L,
+        ]
+        .into_iter()
+        .map(|new_item| {
+            let f = &f;
+            scope.spawn(move || {
+                f.call(
+                    "modify_pending_order_items",
+                    json!({
+                        "order_id": ORDER_PENDING, "item_ids": [TSHIRT_BLUE_M],
+                        "new_item_ids": [new_item], "payment_method_id": CREDIT_CARD
+                    }),
+                )
+                .success
             })
-            .collect();
+        })
+        .collect();
         handles
             .into_iter()
             .map(|h| usize::from(h.join().expect("thread")))
@@ -1152,9 +1228,13 @@ fn cached_records_follow_every_write() {
         "{details}"
     );
 
-    f.ok("modify_user_address", json!({
-        "user_id": USER, "address1": "5 Pine Road", "city": "Austin", "state": "TX", "country": "USA", "zip": "73301"
-    }));
+    f.ok(
+        "modify_user_address",
+        json!({
+            "user_id": USER, "address1": "5 Pine Road", "city": "Austin", "state": "TX",
+            "country": "USA", "zip": "73301"
+        }),
+    );
     let user = f.ok("get_user_details", json!({"user_id": USER}));
     assert!(
         user.contains("Austin") && !user.contains("Denver"),
