@@ -270,3 +270,31 @@ async fn prompts_come_from_the_prompts_folder() {
     assert!(err.to_string().contains("no_such_prompt"), "{err}");
     client.cancel().await.expect("close");
 }
+
+#[tokio::test]
+async fn tool_descriptions_state_the_workflows_own_default_timeout() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The engine's fixture declares `[defaults] timeout_seconds = 20`.
+    let fixture = common::repo_root().join("tests/fixtures/engine");
+    let server = InProcess::open(dir.path(), Some(&fixture));
+    let client = server.client().await;
+    let tools = client.list_all_tools().await.expect("tools/list");
+    for name in ["perform_action", "invoke_assistant"] {
+        let tool = tools.iter().find(|t| t.name == name).expect("tool");
+        let description = tool.description.as_deref().unwrap_or_default();
+        assert!(
+            description.contains("default timeout 20 s"),
+            "{description}"
+        );
+        let timeout = &tool.input_schema["properties"]["timeout_seconds"];
+        assert_eq!(
+            timeout["description"],
+            "Give up after this many seconds (default 20)"
+        );
+        assert_eq!(
+            (&timeout["minimum"], &timeout["maximum"]),
+            (&json!(1), &json!(600))
+        );
+    }
+    client.cancel().await.expect("close");
+}
