@@ -4,22 +4,23 @@
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo
 
-.PHONY: run test deps lint unit conformance bench
+.PHONY: run test deps lint unit conformance clients bench
 
 run: deps
 	$(CARGO) run --release -- serve --auth none --host 127.0.0.1 --port 8000
 
-test: deps lint unit conformance
+test: deps lint unit conformance clients
 
 # RocksDB's bindings need libclang and a C++ compiler; the exec tests and examples use
-# python3; the conformance script fetches Node 22 and the suite with npm.
+# python3 (and its venv module for the client checks); the conformance script fetches Node 22
+# and the suite with npm.
 deps:
 	@command -v $(CARGO) >/dev/null || { echo "Rust (cargo >= 1.88) is required: install it with rustup" >&2; exit 1; }
 	@dpkg -s libclang-dev >/dev/null 2>&1 && command -v python3 >/dev/null && command -v g++ >/dev/null \
-		&& command -v npm >/dev/null || { \
+		&& python3 -c 'import ensurepip, venv' 2>/dev/null && command -v npm >/dev/null || { \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libclang-dev python3 g++ \
-			$$(command -v npm >/dev/null || echo npm); }
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libclang-dev python3 \
+			python3-venv g++ $$(command -v npm >/dev/null || echo npm); }
 
 # rustfmt leaves a line it cannot fit (a long string literal) as it is: fail on those too.
 lint:
@@ -39,6 +40,13 @@ unit:
 conformance:
 	$(CARGO) build --tests   # same features as the test build: no second RocksDB compile
 	FLOWMCP_BIN=target/debug/flowmcp bash scripts/conformance.sh
+
+# Real clients against a real server: Schemathesis fuzzes the REST API from /openapi.json, the
+# Python MCP SDK connects with a minted token (both installed into target/python-venv).
+clients:
+	$(CARGO) build --tests
+	FLOWMCP_BIN=target/debug/flowmcp bash scripts/schemathesis.sh
+	FLOWMCP_BIN=target/debug/flowmcp bash scripts/python_sdk_check.sh
 
 bench:
 	$(CARGO) build --release

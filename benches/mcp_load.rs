@@ -99,6 +99,9 @@ fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
         }
     };
+    // reqwest is built without a rustls crypto provider of its own (see src/exec/http.rs).
+    #[allow(deprecated)]
+    let _ = rustls::crypto::ring::default_provider().install_default();
     if args.serve_ceiling {
         return match serve_ceiling() {
             Ok(()) => ExitCode::SUCCESS,

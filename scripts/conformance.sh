@@ -114,25 +114,11 @@ fi
 # --- the server -----------------------------------------------------------------------
 
 tmp=$(mktemp -d)
-server_pid=""
-drain_pid=""
-
-stop_server() {
-    local status=0
-    if [[ -n $server_pid ]]; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        wait "$server_pid" || status=$?
-        server_pid=""
-    fi
-    if [[ -n $drain_pid ]]; then
-        wait "$drain_pid" || true
-        drain_pid=""
-    fi
-    return "$status"
-}
+# shellcheck source=lib/serve.sh
+source "$root/scripts/lib/serve.sh"
 
 cleanup() {
-    stop_server || true
+    serve_stop || true
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -143,42 +129,12 @@ rm -rf "$out"
 mkdir -p "$out/results"
 readonly server_log=$out/server.log
 readonly suite_log=$out/suite.log
-: >"$server_log"
 
-# A hermetic server: no FLOWMCP_* settings from the caller's environment leak in.
-for var in $(compgen -e); do
-    [[ $var == FLOWMCP_* ]] && unset "$var"
-done
-
-mkfifo "$tmp/server-output"
 mkdir "$tmp/data"
-NO_COLOR=1 "$bin" serve --auth none --port 0 --workflow "$workflow" --data-dir "$tmp/data" \
-    >"$tmp/server-output" 2>&1 &
-server_pid=$!
-exec 3<"$tmp/server-output"
-
-addr=""
-listening_re='listening on http://([][0-9A-Za-z.:_-]+)'
-deadline=$((SECONDS + startup_timeout))
-while ((SECONDS < deadline)) && IFS= read -r -t "$((deadline - SECONDS))" line <&3; do
-    printf '%s\n' "$line" >>"$server_log"
-    if [[ $line =~ $listening_re ]]; then
-        addr=${BASH_REMATCH[1]}
-        break
-    fi
-done
-# Keep draining the server's output so that it never blocks on a full pipe.
-cat <&3 >>"$server_log" &
-drain_pid=$!
-exec 3<&-
-
-if [[ -z $addr ]]; then
-    printf 'conformance.sh: the server exited or did not print "listening on http://ADDR" within %ss; its output:\n' \
-        "$startup_timeout" >&2
-    stop_server || true
-    sed 's/^/  | /' "$server_log" >&2
-    exit 1
-fi
+serve_start "$server_log" "$startup_timeout" \
+    "$bin" serve --auth none --port 0 --workflow "$workflow" --data-dir "$tmp/data" ||
+    die "the server did not start"
+addr=$SERVE_ADDR
 readonly url=http://$addr/mcp
 printf 'flowmcp %s serving %s at %s\n' "$bin" "${workflow#"$root"/}" "$url"
 printf 'running %d server scenario(s) of @modelcontextprotocol/conformance@%s\n' "${#scenarios[@]}" "$SUITE_VERSION"
@@ -201,7 +157,7 @@ if ((suite_status == 124)); then
 fi
 
 server_status=0
-stop_server || server_status=$?
+serve_stop || server_status=$?
 
 # --- verdicts -------------------------------------------------------------------------
 

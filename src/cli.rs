@@ -37,7 +37,7 @@ pub struct GlobalArgs {
 pub enum CliCommand {
     /// Serve MCP on stdin/stdout (logs go to stderr only).
     Stdio,
-    /// Serve over HTTP: MCP at /mcp.
+    /// Serve over HTTP: the REST API at /, MCP at /mcp.
     Serve(ServeArgs),
     /// Validate a workflow folder; exit 1 with path:line errors.
     Check {
@@ -50,6 +50,38 @@ pub enum CliCommand {
         /// Where to write; "-" or nothing is stdout.
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
+    },
+    /// Mint, list and revoke tokens (the data dir's key pair signs them).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print a long-lived access token for an MCP client of a channel (recorded, revocable):
+    /// the channel is --channel (required), the user in its traces --user.
+    Mint {
+        /// Days until it expires.
+        #[arg(long, default_value_t = 365)]
+        days: u64,
+        /// A label for `token list`.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Print an admin token (mints, lists and revokes tokens over the admin API).
+    Admin {
+        /// Days until it expires.
+        #[arg(long, default_value_t = 30)]
+        days: u64,
+    },
+    /// List minted MCP tokens: name, channel, user, created, expires, last used, revoked.
+    List,
+    /// Revoke an MCP token by its id (refused from the next request on).
+    Revoke {
+        jti: String,
+        /// Why (kept with the record).
+        #[arg(long)]
+        reason: Option<String>,
     },
 }
 
@@ -69,6 +101,16 @@ pub struct ServeArgs {
     /// Accepted browser `Origin` (repeatable, with scheme); default: no Origin check.
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     pub allowed_origins: Vec<String>,
+    /// The URL clients reach the server at, when behind a proxy (used in the documents that
+    /// name it); its host is also an allowed `Host`.
+    #[arg(long, env = "FLOWMCP_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Longest lifetime an admin may give an MCP token, in days.
+    #[arg(long, env = "FLOWMCP_MAX_TOKEN_DAYS", default_value_t = 365)]
+    pub max_token_days: u64,
+    /// Turns running at once, all channels together; more get 503 with Retry-After.
+    #[arg(long, env = "FLOWMCP_MAX_CONCURRENT_TURNS", default_value_t = 256)]
+    pub max_concurrent_turns: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -78,5 +120,6 @@ pub enum AuthMode {
     /// JWTs read without signature check (opt-in, for trusted networks).
     Trusted,
     /// No tokens: every request is `--channel`. Loopback only.
+    #[value(name = "none")]
     None,
 }

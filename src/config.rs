@@ -74,8 +74,16 @@ fn default_data_dir() -> anyhow::Result<PathBuf> {
 #[derive(Debug, Clone)]
 pub struct ServeSettings {
     pub addr: SocketAddr,
+    pub auth: AuthMode,
+    /// The base URL clients reach the server at (behind a proxy), without a trailing `/`;
+    /// `None`: `http://` and the bound address.
+    pub public_url: Option<String>,
     pub allowed_hosts: Vec<String>,
     pub allowed_origins: Vec<String>,
+    /// Longest lifetime an admin may give an MCP token (days).
+    pub max_token_days: u64,
+    /// Turns running at once, all channels together.
+    pub max_concurrent_turns: usize,
 }
 
 impl ServeSettings {
@@ -86,24 +94,13 @@ impl ServeSettings {
                 args.host
             )
         })?;
-        match args.auth {
-            AuthMode::None if !ip.is_loopback() => {
-                bail!(
-                    "--auth none is only allowed on a loopback address, not {ip}: anyone who can \
-                     reach it would act as --channel"
-                )
-            }
-            AuthMode::None => {}
-            AuthMode::Secure | AuthMode::Trusted => bail!(
-                "--auth {} needs token support, which this build does not have yet; use --auth \
-                 none on a loopback address",
-                if args.auth == AuthMode::Secure {
-                    "secure"
-                } else {
-                    "trusted"
-                }
-            ),
+        if args.auth == AuthMode::None && !ip.is_loopback() {
+            bail!(
+                "--auth none is only allowed on a loopback address, not {ip}: anyone who can \
+                 reach it would act as --channel"
+            )
         }
+        let public_url = args.public_url.as_deref().map(public_url).transpose()?;
         let mut allowed_hosts = args.allowed_hosts.clone();
         if allowed_hosts.is_empty() {
             allowed_hosts = vec![
@@ -112,6 +109,21 @@ impl ServeSettings {
                 "::1".into(),
                 "[::1]".into(),
             ];
+        }
+        // The public URL's host is how clients reach the server: it must pass the Host check.
+        if let Some(host) = public_url
+            .as_deref()
+            .and_then(|url| url.parse::<axum::http::Uri>().ok())
+            .and_then(|uri| uri.host().map(str::to_string))
+            && !allowed_hosts.contains(&host)
+        {
+            allowed_hosts.push(host);
+        }
+        if args.max_token_days == 0 {
+            bail!("--max-token-days must be at least 1");
+        }
+        if args.max_concurrent_turns == 0 {
+            bail!("--max-concurrent-turns must be at least 1");
         }
         for origin in &args.allowed_origins {
             if !(origin.starts_with("http://")
@@ -126,8 +138,28 @@ impl ServeSettings {
         }
         Ok(Self {
             addr: SocketAddr::new(ip, args.port),
+            auth: args.auth,
+            public_url,
             allowed_hosts,
             allowed_origins: args.allowed_origins.clone(),
+            max_token_days: args.max_token_days,
+            max_concurrent_turns: args.max_concurrent_turns,
         })
     }
+}
+
+/// `--public-url`: an absolute `http(s)://host[:port][/path]` URL, kept without a trailing `/`.
+fn public_url(raw: &str) -> anyhow::Result<String> {
+    let problem = || {
+        anyhow::anyhow!(
+            "invalid --public-url {raw:?}: give the URL clients reach the server at, such as \
+             https://flowmcp.example.com"
+        )
+    };
+    let uri: axum::http::Uri = raw.parse().map_err(|_| problem())?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    if !scheme_ok || uri.host().is_none() || uri.query().is_some() {
+        return Err(problem());
+    }
+    Ok(raw.trim_end_matches('/').to_string())
 }

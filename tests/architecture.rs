@@ -16,6 +16,7 @@ const RULES: &[(&str, &[&str])] = &[
     ("logging", &[]),
     ("config", &["cli", "domain"]),
     ("store", &["domain"]),
+    ("auth", &["domain", "store"]),
     ("workflow", &["domain"]),
     ("exec", &["domain", "workflow"]),
     ("assistant", &["domain", "workflow"]),
@@ -31,7 +32,8 @@ const RULES: &[(&str, &[&str])] = &[
             "store",
         ],
     ),
-    ("mcp", &["domain", "app", "workflow", "config"]),
+    ("mcp", &["domain", "app", "auth", "workflow", "config"]),
+    ("rest", &["domain", "app", "auth", "workflow", "config"]),
     // A plug-in: it implements the engine's `Plugin` and keeps its data in the store; its
     // tests route the demo's words through the assistant.
     (
@@ -66,33 +68,38 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The code of a file without its comments (line comments and doc comments).
-fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    text.lines().enumerate().filter_map(|(i, line)| {
-        let code = line.split("//").next().unwrap_or("");
-        (!code.trim().is_empty()).then_some((i + 1, code))
-    })
+/// The code of a file without its comments (line and doc comments), lines kept in place so
+/// offsets still give line numbers.
+fn code_only(text: &str) -> String {
+    text.lines()
+        .map(|line| line.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Every `crate::name` used by `text`, with the line it is on. A grouped import
-/// (`use crate::{a, b::c}`) counts each of its first-level names.
+/// (`use crate::{a, b::c}`, over several lines too) counts each of its first-level names.
 fn crate_uses(text: &str) -> Vec<(usize, String)> {
+    let code = code_only(text);
+    let line_of = |offset: usize| code[..offset].matches('\n').count() + 1;
     let single = Regex::new(r"\bcrate::([a-z_][a-z0-9_]*)").expect("regex");
-    let grouped = Regex::new(r"\bcrate::\{([^}]*)").expect("regex");
+    let grouped = Regex::new(r"\bcrate::\{([^}]*)\}").expect("regex");
     let mut found = Vec::new();
-    for (line, code) in code_lines(text) {
-        for m in single.captures_iter(code) {
-            found.push((line, m[1].to_string()));
+    for m in single.captures_iter(&code) {
+        if let Some(name) = m.get(1) {
+            found.push((line_of(name.start()), name.as_str().to_string()));
         }
-        for m in grouped.captures_iter(code) {
-            for item in m[1].split(',') {
-                let name = item.trim().split("::").next().unwrap_or("").trim();
-                if !name.is_empty() {
-                    found.push((line, name.to_string()));
-                }
+    }
+    for m in grouped.captures_iter(&code) {
+        let Some(group) = m.get(1) else { continue };
+        for item in group.as_str().split(',') {
+            let name = item.trim().split("::").next().unwrap_or("").trim();
+            if !name.is_empty() {
+                found.push((line_of(group.start()), name.to_string()));
             }
         }
     }
+    found.sort();
     found
 }
 
@@ -159,9 +166,12 @@ fn the_engine_does_not_name_the_demo() {
 #[test]
 fn the_checker_sees_what_it_must() {
     let text = "use crate::store::Db;\n// use crate::mcp::x;\nfn f() { crate::app::check(); }\n\
-                use crate::{domain::Turn, exec};\n";
-    let used: Vec<String> = crate_uses(text).into_iter().map(|(_, m)| m).collect();
-    assert_eq!(used, ["store", "app", "domain", "exec"]);
+                use crate::{domain::Turn,\n    exec};\n";
+    let used: Vec<(usize, String)> = crate_uses(text);
+    let names: Vec<&str> = used.iter().map(|(_, m)| m.as_str()).collect();
+    assert_eq!(names, ["store", "app", "domain", "exec"]);
+    assert_eq!(used[0].0, 1);
+    assert_eq!(used[1].0, 3);
     assert_eq!(
         module_of(&src().join("app/assistant/dialog.rs")).as_deref(),
         Some("app")

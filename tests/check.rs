@@ -97,6 +97,12 @@ fn every_error_names_file_and_line() {
         "tools/perform_action.toml",
         "description = \"x\"\n[run]\nkind = \"template\"\nresponse = \"ok\"\n",
     );
+    write(
+        d,
+        "tools/bad_http.toml",
+        "description = \"x\"\n[run]\nkind = \"http\"\nurl = \"ftp://h/{who}\"\n\
+         forward_bearer = true\nheaders = { Authorization = \"Basic abc\" }\n",
+    );
     write(d, "tools/syntax.toml", "description = \"x\"\n[run\n");
     write(
         d,
@@ -135,9 +141,20 @@ fn every_error_names_file_and_line() {
         None,
         "collides with flowmcp's built-in tool",
     );
+    expect(
+        "bad_http.toml",
+        Some(3),
+        "must start with http:// or https://",
+    );
+    expect(
+        "bad_http.toml",
+        Some(3),
+        "{who} is used but the command has no parameter \"who\"",
+    );
+    expect("bad_http.toml", Some(3), "would both set it");
     expect("syntax.toml", Some(2), "");
     expect("unknown_key.toml", Some(2), "colour");
-    assert!(stderr.contains("9 error(s)"), "{stderr}");
+    assert!(stderr.contains("12 error(s)"), "{stderr}");
 }
 
 #[test]

@@ -92,7 +92,7 @@ async fn allowed_origin_is_enforced_when_configured() {
 }
 
 #[tokio::test]
-async fn serve_refuses_auth_none_off_loopback_and_unsupported_auth() {
+async fn serve_refuses_auth_none_off_loopback_a_bad_channel_and_a_bad_public_url() {
     let out = std::process::Command::new(common::bin())
         .args([
             "serve", "--auth", "none", "--host", "0.0.0.0", "--port", "0",
@@ -115,6 +115,17 @@ async fn serve_refuses_auth_none_off_loopback_and_unsupported_auth() {
         .expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid --channel"));
+    for url in ["ftp://example.com", "not a url", "https://example.com/?x=1"] {
+        let out = std::process::Command::new(common::bin())
+            .args(["serve", "--port", "0", "--public-url", url])
+            .output()
+            .expect("run");
+        assert!(!out.status.success(), "{url}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("invalid --public-url"),
+            "{url}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -12,6 +12,9 @@ mod demo_app;
 const INTENT_FLOOR: f64 = 90.0;
 /// Held-out parameters, the extractor given the labelled command: at least this share.
 const PARAMS_FLOOR: f64 = 85.0;
+/// The tuning split, routed the same way: what the router was tuned on must stay there too.
+const TUNE_INTENT_FLOOR: f64 = 95.0;
+const TUNE_PARAMS_FLOOR: f64 = 97.0;
 
 #[test]
 fn held_out_routing_stays_above_its_floors() {
@@ -33,5 +36,17 @@ fn held_out_routing_stays_above_its_floors() {
     assert!(
         params >= PARAMS_FLOOR,
         "held-out parameters fell to {params:.1} % (floor {PARAMS_FLOOR} %)"
+    );
+    let tune = measured.split("tune");
+    let intent = accuracy::ratio(tune.intent_ok, tune.lines);
+    let params = accuracy::ratio(tune.params_ok, tune.in_scope);
+    eprintln!("tune: top-1 intent {intent:.1} %, parameters {params:.1} %");
+    assert!(
+        intent >= TUNE_INTENT_FLOOR,
+        "tune top-1 intent fell to {intent:.1} %"
+    );
+    assert!(
+        params >= TUNE_PARAMS_FLOOR,
+        "tune parameters fell to {params:.1} %"
     );
 }

@@ -8,8 +8,10 @@ use serde_json::{Map, Value};
 use super::requests::PerformAction;
 use super::trace::{TraceObserver, TraceSink};
 use super::{App, EngineError};
-use crate::assistant::AssistantState;
-use crate::domain::{Caller, CommandOutput, CommandResponse, Timeout, Turn, TurnMode, now_ms};
+use crate::assistant::{AssistantState, wording};
+use crate::domain::{
+    Caller, CommandOutput, CommandResponse, Timeout, TraceEvent, Turn, TurnMode, now_ms,
+};
 use crate::workflow::catalog::GLOBAL_CONTEXT;
 use crate::workflow::validate;
 use crate::workflow::{Catalog, Command, ContentSpec};
@@ -27,6 +29,8 @@ pub struct ActionOutcome {
     pub content: Vec<ContentSpec>,
     /// The channel moved to another context: the per-command tools on offer changed.
     pub context_changed: bool,
+    /// The turn's trace events, as stored (the REST shim returns them with the output).
+    pub traces: Vec<TraceEvent>,
 }
 
 impl App {
@@ -58,6 +62,7 @@ impl App {
                 }
             })?;
 
+        let _admitted = self.admit()?;
         let session = self.session(&caller.channel_id).await?;
         let slot = session.next_slot();
         let mut trace = TraceSink::new(caller, slot, observer);
@@ -95,13 +100,43 @@ impl App {
                 seconds: timeout.secs(),
             });
         }
+        let Turn {
+            command_output,
+            traces,
+            ..
+        } = turn;
         Ok(ActionOutcome {
             text,
             success,
-            output_json: turn.command_output.into_json(),
+            output_json: command_output.into_json(),
             content: ran.content,
             context_changed,
+            traces,
         })
+    }
+
+    /// A command run as its own tool: [`Self::perform_action`], but only where the channel's
+    /// context offers the command (`perform_action` itself runs any command anywhere).
+    pub async fn run_in_context(
+        &self,
+        caller: &Caller,
+        request: PerformAction,
+        observer: Option<TraceObserver>,
+    ) -> Result<ActionOutcome, EngineError> {
+        let catalog = self.catalog();
+        if let Some(command) = catalog.command(&request.command_name)
+            && command.context != GLOBAL_CONTEXT
+        {
+            let current = self.current_context(caller).await?;
+            if !catalog.available_in(command, &current) {
+                return Err(EngineError::NotHere {
+                    command: command.name.clone(),
+                    context: command.context.clone(),
+                    here: wording::context_name(&current),
+                });
+            }
+        }
+        self.perform_action(caller, request, observer).await
     }
 
     /// Run a validated command within `timeout`, tracing the call and its answer.

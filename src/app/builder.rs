@@ -17,7 +17,7 @@ use crate::exec::Executors;
 use crate::exec::builtin::BuiltinRegistry;
 use crate::session::Sessions;
 use crate::store::rocks::{self, Db, RocksStore};
-use crate::store::{ConversationStore, MemoryStore};
+use crate::store::{ConversationStore, MemoryStore, TokenStore};
 use crate::workflow::{self, Catalog, LoadRules, RunSpec, WorkflowSource};
 
 /// The tools the engine serves on every face: no workflow command may take these names.
@@ -59,20 +59,38 @@ pub trait Plugin: Send + Sync {
 }
 
 /// Where conversations are kept.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 enum StoreChoice {
     /// RocksDB under `<data-dir>/db`.
     DataDir(PathBuf),
     /// In memory, gone with the process (tests).
     Memory,
+    /// A store of the caller's own (tests of the engine's handling of store behaviour).
+    Given(Arc<dyn ConversationStore>),
 }
 
-/// Builds an [`App`]: `App::builder(source).data_dir(dir).plugin(p).open()`.
+impl std::fmt::Debug for StoreChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::DataDir(dir) => f.debug_tuple("DataDir").field(dir).finish(),
+            Self::Memory => f.write_str("Memory"),
+            Self::Given(store) => f.debug_tuple("Given").field(store).finish(),
+        }
+    }
+}
+
+/// Builds an [`App`]: `App::builder(source).data_dir(dir).plugin(p).open()`. Where
+/// conversations are kept is always said (`data_dir`, `in_memory` or `store`): an app that
+/// forgot its data dir must not serve without durability.
 pub struct AppBuilder {
     source: WorkflowSource,
-    store: StoreChoice,
+    store: Option<StoreChoice>,
     plugins: Vec<Arc<dyn Plugin>>,
+    max_turns: usize,
 }
+
+/// Turns running at once, all channels together, unless the builder says otherwise.
+pub const DEFAULT_MAX_TURNS: usize = 256;
 
 impl std::fmt::Debug for AppBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -80,17 +98,19 @@ impl std::fmt::Debug for AppBuilder {
         f.debug_struct("AppBuilder")
             .field("store", &self.store)
             .field("plugins", &plugins)
+            .field("max_turns", &self.max_turns)
             .finish_non_exhaustive()
     }
 }
 
 impl App {
-    /// Start building an app serving `source`; by default conversations are kept in memory.
+    /// Start building an app serving `source`.
     pub fn builder(source: WorkflowSource) -> AppBuilder {
         AppBuilder {
             source,
-            store: StoreChoice::Memory,
+            store: None,
             plugins: Vec::new(),
+            max_turns: DEFAULT_MAX_TURNS,
         }
     }
 }
@@ -118,13 +138,25 @@ pub fn check(
 impl AppBuilder {
     /// Keep conversations (and plug-in data) in RocksDB under `<data_dir>/db`.
     pub fn data_dir(mut self, data_dir: &Path) -> Self {
-        self.store = StoreChoice::DataDir(data_dir.join("db"));
+        self.store = Some(StoreChoice::DataDir(data_dir.join("db")));
         self
     }
 
-    /// Keep conversations in memory (the default): for tests of the engine.
+    /// Keep conversations in memory, gone with the process: for tests of the engine.
     pub fn in_memory(mut self) -> Self {
-        self.store = StoreChoice::Memory;
+        self.store = Some(StoreChoice::Memory);
+        self
+    }
+
+    /// Keep conversations in `store` (plug-ins then get no database).
+    pub fn store(mut self, store: Arc<dyn ConversationStore>) -> Self {
+        self.store = Some(StoreChoice::Given(store));
+        self
+    }
+
+    /// Run at most `n` turns at once (all channels together); more are refused as busy.
+    pub fn max_concurrent_turns(mut self, n: usize) -> Self {
+        self.max_turns = n.max(1);
         self
     }
 
@@ -137,15 +169,26 @@ impl AppBuilder {
     /// Load the workflow, open the store, install the plug-ins.
     pub fn open(self) -> anyhow::Result<App> {
         let catalog = check(&self.source, &self.plugins)?;
-        let (store, db): (Arc<dyn ConversationStore>, Option<Db>) = match &self.store {
-            StoreChoice::Memory => (Arc::new(MemoryStore::new()), None),
+        let Some(choice) = self.store else {
+            anyhow::bail!(
+                "say where conversations are kept: AppBuilder::data_dir, in_memory or store"
+            );
+        };
+        type Stores = (Arc<dyn ConversationStore>, Arc<dyn TokenStore>, Option<Db>);
+        let (store, tokens, db): Stores = match choice {
+            StoreChoice::Memory => {
+                let memory = Arc::new(MemoryStore::new());
+                (memory.clone(), memory, None)
+            }
+            StoreChoice::Given(store) => (store, Arc::new(MemoryStore::new()), None),
             StoreChoice::DataDir(dir) => {
                 let mut families: Vec<&str> = rocks::COLUMN_FAMILIES.to_vec();
                 for plugin in &self.plugins {
                     families.extend(plugin.column_families().iter().copied());
                 }
-                let db = Db::open(dir, &families)?;
-                (Arc::new(RocksStore::new(db.clone())), Some(db))
+                let db = Db::open(&dir, &families)?;
+                let rocks = Arc::new(RocksStore::new(db.clone()));
+                (rocks.clone(), rocks, Some(db))
             }
         };
         let mut registry = BuiltinRegistry::default();
@@ -166,6 +209,9 @@ impl AppBuilder {
                 executors,
                 sessions: Sessions::default(),
                 store,
+                tokens,
+                turns: Arc::new(tokio::sync::Semaphore::new(self.max_turns)),
+                max_turns: self.max_turns,
             }),
         })
     }

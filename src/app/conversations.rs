@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::requests::{
-    ActivateConversation, GetAllConversations, Limit, MAX_FEEDBACK_BYTES, PostFeedback,
+    ActivateConversation, GetAllConversations, MAX_FEEDBACK_CHARS, PostFeedback,
 };
 use super::{App, EngineError, blocking};
 use crate::domain::{Caller, ConversationSummary, Feedback, Turn, now_ms, summarize};
@@ -67,7 +67,7 @@ impl App {
         caller: &Caller,
         request: GetAllConversations,
     ) -> Result<Vec<ConversationSummary>, EngineError> {
-        let limit = request.limit.unwrap_or(Limit::DEFAULT).get();
+        let limit = request.limit.get();
         // Make sure the channel exists (first use creates conversation 1).
         self.session(&caller.channel_id).await?;
         let store = self.store().clone();
@@ -117,12 +117,12 @@ impl App {
             ));
         }
         if let Some(text) = &request.nl_feedback
-            && text.len() > MAX_FEEDBACK_BYTES
+            && text.chars().count() > MAX_FEEDBACK_CHARS
         {
-            return Err(EngineError::TooLarge {
-                what: "nl_feedback",
-                size: text.len(),
-                limit: MAX_FEEDBACK_BYTES,
+            return Err(EngineError::TooLong {
+                field: "nl_feedback",
+                chars: text.chars().count(),
+                limit: MAX_FEEDBACK_CHARS,
             });
         }
         let session = self.session(&caller.channel_id).await?;
@@ -135,12 +135,7 @@ impl App {
                 Some(id) => id,
                 None => match store.last_turn(&channel, active)? {
                     Some(turn) => turn.turn_id,
-                    None => {
-                        return Ok(Err(EngineError::invalid(
-                            "turn_id",
-                            "no turns yet: there is nothing to give feedback on",
-                        )));
-                    }
+                    None => return Ok(Err(EngineError::NoTurns)),
                 },
             };
             let feedback = Feedback {

@@ -25,10 +25,24 @@ pub enum EngineError {
         name: String,
         suggestion: Option<String>,
     },
+    /// The command exists, but not in the context the channel is in.
+    #[error(
+        "{command} is only available in the {context} context (the channel is in {here}); \
+         perform_action runs it anywhere"
+    )]
+    NotHere {
+        command: String,
+        context: String,
+        /// Where the channel is, as a person reads it ("the global context").
+        here: String,
+    },
     #[error("conversation not found with id {0}")]
     UnknownConversation(u64),
     #[error("turn {0} not found in the active conversation")]
     UnknownTurn(u64),
+    /// Feedback on "the last turn" of a conversation that has none.
+    #[error("the active conversation has no turns yet: there is nothing to give feedback on")]
+    NoTurns,
     /// A command's parameters do not fit its schema.
     #[error("invalid parameters for {command}: {}", validate::describe(.errors))]
     InvalidParams {
@@ -38,18 +52,22 @@ pub enum EngineError {
     /// A conversational turn is already running on this channel.
     #[error(transparent)]
     TurnInProgress(#[from] TurnInProgress),
-    #[error("{what} is too long: {size} bytes (at most {limit})")]
-    TooLarge {
-        what: &'static str,
-        size: usize,
+    /// Text longer than its field takes (characters, as JSON Schema's `maxLength` counts).
+    #[error("{field}: is too long: {chars} characters (at most {limit})")]
+    TooLong {
+        field: &'static str,
+        chars: usize,
         limit: usize,
     },
     #[error("{command} produced no output within {seconds} s")]
     TimedOut { command: String, seconds: u64 },
-    /// The store failed: the turn could not be made durable, so no answer is given. The cause
-    /// is logged, not shown.
-    #[error("the turn could not be recorded (storage error)")]
-    Store(StoreError),
+    /// The server is running as many turns as it is configured for; try again shortly.
+    #[error("the server is busy ({0} turns running): try again in a moment")]
+    Busy(usize),
+    /// The store failed, so no answer is given (a turn that is not durable is not answered).
+    /// The cause is logged, not shown.
+    #[error("storage error: the request could not be completed")]
+    Store(#[source] StoreError),
 }
 
 fn suggestion_text(suggestion: &Option<String>) -> String {
@@ -72,13 +90,14 @@ impl EngineError {
         match self {
             Self::BadRequest(_) => 400,
             Self::Forbidden(_) => 403,
-            Self::UnknownCommand { .. } | Self::UnknownConversation(_) | Self::UnknownTurn(_) => {
-                404
-            }
-            Self::TurnInProgress(_) => 409,
-            Self::TooLarge { .. } => 413,
-            Self::InvalidField { .. } | Self::InvalidParams { .. } => 422,
+            Self::UnknownCommand { .. }
+            | Self::UnknownConversation(_)
+            | Self::UnknownTurn(_)
+            | Self::NoTurns => 404,
+            Self::TurnInProgress(_) | Self::NotHere { .. } => 409,
+            Self::InvalidField { .. } | Self::InvalidParams { .. } | Self::TooLong { .. } => 422,
             Self::Store(_) => 500,
+            Self::Busy(_) => 503,
             Self::TimedOut { .. } => 504,
         }
     }
@@ -157,13 +176,13 @@ mod tests {
                 "a turn is already in progress on channel alice",
             ),
             (
-                EngineError::TooLarge {
-                    what: "command",
-                    size: 20_000,
+                EngineError::TooLong {
+                    field: "command",
+                    chars: 20_000,
                     limit: 16_384,
                 },
-                413,
-                "command is too long",
+                422,
+                "command: is too long: 20000 characters",
             ),
             (
                 EngineError::TimedOut {
@@ -176,7 +195,7 @@ mod tests {
             (
                 StoreError::Internal("disk on fire".into()).into(),
                 500,
-                "could not be recorded",
+                "could not be completed",
             ),
         ];
         for (error, status, text) in cases {

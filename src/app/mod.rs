@@ -33,7 +33,7 @@ use crate::assistant::{Assistant, AssistantState};
 use crate::domain::{Caller, ChannelId, Turn};
 use crate::exec::Executors;
 use crate::session::{Loaded, Session, Sessions, TurnSlot};
-use crate::store::{ConversationStore, PendingUpdate, StoreError, WriteWait};
+use crate::store::{ConversationStore, PendingUpdate, StoreError, TokenStore, WriteWait};
 use crate::workflow::Catalog;
 
 #[derive(Clone)]
@@ -47,6 +47,11 @@ struct Inner {
     executors: Executors,
     sessions: Sessions,
     store: Arc<dyn ConversationStore>,
+    /// Kept beside the conversations (the same database), for token authentication.
+    tokens: Arc<dyn TokenStore>,
+    /// One permit per turn running (every mode): past the cap a turn is refused, not queued.
+    turns: Arc<tokio::sync::Semaphore>,
+    max_turns: usize,
 }
 
 impl std::fmt::Debug for App {
@@ -82,8 +87,62 @@ impl App {
         &self.inner.store
     }
 
+    /// Where token authentication keeps its records: the same database as the
+    /// conversations.
+    pub fn token_store(&self) -> Arc<dyn TokenStore> {
+        self.inner.tokens.clone()
+    }
+
     fn executors(&self) -> &Executors {
         &self.inner.executors
+    }
+
+    /// A permit for one more turn, or `Busy` when the configured number are running.
+    pub(crate) fn admit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, EngineError> {
+        self.inner
+            .turns
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| EngineError::Busy(self.inner.max_turns))
+    }
+
+    /// True when the channel has been used before (it has a stored state).
+    pub async fn channel_exists(&self, channel: &ChannelId) -> Result<bool, EngineError> {
+        if self.sessions().get(channel).is_some() {
+            return Ok(true);
+        }
+        let store = self.store().clone();
+        let channel = channel.clone();
+        blocking(move || store.channel_exists(&channel)).await
+    }
+
+    /// Remember how the channel's streamed turns are framed (`ndjson`, `sse`).
+    pub async fn set_stream_format(
+        &self,
+        channel: &ChannelId,
+        format: Option<&str>,
+    ) -> Result<(), EngineError> {
+        let store = self.store().clone();
+        let (channel, format) = (channel.clone(), format.map(str::to_string));
+        blocking(move || store.set_stream_format(&channel, format.as_deref())).await?;
+        Ok(())
+    }
+
+    /// How the channel chose to have its streams framed, if it did.
+    pub async fn stream_format(&self, channel: &ChannelId) -> Result<Option<String>, EngineError> {
+        let store = self.store().clone();
+        let channel = channel.clone();
+        blocking(move || Ok(store.load_channel(&channel)?.stream_format)).await
+    }
+
+    /// Every conversation (or `channel`'s) as JSON Lines into `out`, from one consistent
+    /// view of the store; returns how many. Blocks: run it off the async workers.
+    pub fn export_blocking(
+        &self,
+        channel: Option<&ChannelId>,
+        out: &mut dyn std::io::Write,
+    ) -> Result<usize, EngineError> {
+        Ok(self.store().export(channel, out)?)
     }
 
     /// Make every acknowledged turn survive an operating-system crash too (at shutdown).
@@ -173,4 +232,167 @@ async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| EngineError::from(StoreError::Internal(e.to_string())))?
         .map_err(EngineError::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::app::requests::{InvokeAssistant, PerformAction};
+    use crate::domain::{ConversationSummary, Feedback};
+    use crate::store::{ChannelState, MemoryStore};
+    use crate::workflow::WorkflowSource;
+
+    /// A store that is "catching up" on the first inline write: the engine must store the
+    /// turn from the blocking pool instead, and lose nothing.
+    #[derive(Debug, Default)]
+    struct StallsOnce {
+        inner: MemoryStore,
+        stalled: AtomicUsize,
+        blocking_writes: AtomicUsize,
+    }
+
+    impl ConversationStore for StallsOnce {
+        fn load_channel(&self, channel: &ChannelId) -> Result<ChannelState, StoreError> {
+            self.inner.load_channel(channel)
+        }
+        fn append_turn(
+            &self,
+            channel: &ChannelId,
+            conversation_id: u64,
+            turn: &Turn,
+            pending: PendingUpdate<'_>,
+            wait: WriteWait,
+        ) -> Result<(), StoreError> {
+            if wait == WriteWait::NoStall {
+                self.stalled.fetch_add(1, Ordering::SeqCst);
+                return Err(StoreError::WouldStall);
+            }
+            self.blocking_writes.fetch_add(1, Ordering::SeqCst);
+            self.inner
+                .append_turn(channel, conversation_id, turn, pending, wait)
+        }
+        fn next_turn_id(&self, channel: &ChannelId, id: u64) -> Result<u64, StoreError> {
+            self.inner.next_turn_id(channel, id)
+        }
+        fn turns(&self, channel: &ChannelId, id: u64) -> Result<Vec<Turn>, StoreError> {
+            self.inner.turns(channel, id)
+        }
+        fn turn(&self, c: &ChannelId, id: u64, turn: u64) -> Result<Option<Turn>, StoreError> {
+            self.inner.turn(c, id, turn)
+        }
+        fn last_turn(&self, c: &ChannelId, id: u64) -> Result<Option<Turn>, StoreError> {
+            self.inner.last_turn(c, id)
+        }
+        fn set_feedback(
+            &self,
+            c: &ChannelId,
+            id: u64,
+            turn: u64,
+            feedback: Feedback,
+        ) -> Result<(), StoreError> {
+            self.inner.set_feedback(c, id, turn, feedback)
+        }
+        fn close_and_start_new(
+            &self,
+            c: &ChannelId,
+            topic: &str,
+            summary: &str,
+        ) -> Result<(u64, ChannelState), StoreError> {
+            self.inner.close_and_start_new(c, topic, summary)
+        }
+        fn activate(&self, c: &ChannelId, id: u64) -> Result<ChannelState, StoreError> {
+            self.inner.activate(c, id)
+        }
+        fn set_pending(&self, c: &ChannelId, p: Option<Value>) -> Result<ChannelState, StoreError> {
+            self.inner.set_pending(c, p)
+        }
+        fn list(
+            &self,
+            c: &ChannelId,
+            limit: usize,
+        ) -> Result<Vec<ConversationSummary>, StoreError> {
+            self.inner.list(c, limit)
+        }
+        fn conversation(
+            &self,
+            c: &ChannelId,
+            id: u64,
+        ) -> Result<Option<ConversationSummary>, StoreError> {
+            self.inner.conversation(c, id)
+        }
+        fn sync(&self) -> Result<(), StoreError> {
+            self.inner.sync()
+        }
+        fn channel_exists(&self, c: &ChannelId) -> Result<bool, StoreError> {
+            self.inner.channel_exists(c)
+        }
+        fn set_stream_format(
+            &self,
+            c: &ChannelId,
+            format: Option<&str>,
+        ) -> Result<ChannelState, StoreError> {
+            self.inner.set_stream_format(c, format)
+        }
+        fn export(
+            &self,
+            c: Option<&ChannelId>,
+            out: &mut dyn std::io::Write,
+        ) -> Result<usize, StoreError> {
+            self.inner.export(c, out)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stalled_store_gets_the_turn_from_the_blocking_pool_with_its_state() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/engine");
+        let store = Arc::new(StallsOnce::default());
+        let app = App::builder(WorkflowSource::from_dir(&dir).expect("fixture"))
+            .store(store.clone())
+            .open()
+            .expect("opens");
+        let caller = Caller::new(ChannelId::parse("c").expect("channel"), None);
+        let outcome = app
+            .perform_action(
+                &caller,
+                PerformAction {
+                    command_name: "get_ticket_details".into(),
+                    parameters: json!({"ticket_id": "T-1234"}),
+                    timeout_seconds: None,
+                },
+                None,
+            )
+            .await
+            .expect("answered");
+        assert!(outcome.success && outcome.context_changed);
+        // An assistant question: its pending dialog goes with the turn.
+        let asked = app
+            .invoke_assistant(
+                &caller,
+                InvokeAssistant {
+                    command: "/close_ticket".into(),
+                    timeout_seconds: None,
+                },
+                None,
+                None,
+            )
+            .await
+            .expect("asked");
+        assert!(matches!(asked, AssistantReply::Answered(ref o) if !o.success));
+        assert_eq!(store.stalled.load(Ordering::SeqCst), 2);
+        assert_eq!(store.blocking_writes.load(Ordering::SeqCst), 2);
+        let turns = store.inner.turns(&caller.channel_id, 1).expect("turns");
+        assert_eq!(turns.iter().map(|t| t.turn_id).collect::<Vec<_>>(), [1, 2]);
+        let state = store.inner.load_channel(&caller.channel_id).expect("state");
+        let pending = state
+            .pending
+            .expect("the dialog and the context are stored");
+        assert_eq!(pending["dialog"]["command"], "close_ticket");
+        assert_eq!(pending["frames"][0]["context"], "Ticket");
+        let session = app.session(&caller.channel_id).await.expect("session");
+        assert_eq!(session.context_name(), "Ticket", "memory follows the store");
+    }
 }

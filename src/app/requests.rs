@@ -6,17 +6,24 @@
 
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::error::EngineError;
 use crate::domain::Timeout;
 
-/// Longest user message accepted (bytes): more is not a request a person typed.
-pub const MAX_QUERY_BYTES: usize = 16 * 1024;
-/// Longest feedback text accepted (bytes).
-pub const MAX_FEEDBACK_BYTES: usize = 16 * 1024;
+/// Longest user message accepted (characters): more is not a request a person typed.
+pub const MAX_QUERY_CHARS: usize = 16 * 1024;
+/// Longest feedback text accepted (characters).
+pub const MAX_FEEDBACK_CHARS: usize = 16 * 1024;
+/// What a user's words must look like: some character that is not a space, and no control
+/// characters but tab and line breaks (the engine refuses the rest, and says why).
+pub const TEXT_PATTERN: &str = concat!(
+    r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*",
+    r"[^\s\x00-\x1F\x7F-\x9F]",
+    r"[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$",
+);
 
 /// A request with a name (its MCP tool and REST path) and the fields it takes.
 pub trait Request: DeserializeOwned + JsonSchema {
@@ -33,13 +40,17 @@ pub struct PerformAction {
     /// The command to run
     pub command_name: String,
     /// The command's parameters, as in its own tool's input schema
-    #[serde(default)]
+    #[serde(default = "empty_object")]
     #[schemars(with = "Map<String, Value>")]
     pub parameters: Value,
     /// Give up after this many seconds
     #[serde(default)]
     #[schemars(with = "Timeout")]
     pub timeout_seconds: Option<Timeout>,
+}
+
+fn empty_object() -> Value {
+    Value::Object(Map::new())
 }
 
 impl Request for PerformAction {
@@ -52,7 +63,7 @@ impl Request for PerformAction {
 #[serde(deny_unknown_fields)]
 pub struct InvokeAssistant {
     /// What the user wants, in their words (or the answer to the assistant's question)
-    #[schemars(length(min = 1, max = MAX_QUERY_BYTES))]
+    #[schemars(length(min = 1, max = MAX_QUERY_CHARS), pattern(TEXT_PATTERN))]
     pub command: String,
     /// Give up after this many seconds
     #[serde(default)]
@@ -65,12 +76,20 @@ impl Request for InvokeAssistant {
     const FIELDS: &'static [&'static str] = &["command", "timeout_seconds"];
 }
 
+impl InvokeAssistant {
+    /// The checks of the words the turn would make first (length, blank, control
+    /// characters): for a face that must refuse before it starts answering (a stream).
+    pub fn check(&self) -> Result<(), EngineError> {
+        super::assistant::check_text(&self.command).map(|_| ())
+    }
+}
+
 /// `invoke_agent`: a user's words, planned and carried out by an LLM (agent mode).
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvokeAgent {
     /// What the user wants, in their words
-    #[schemars(length(min = 1, max = MAX_QUERY_BYTES))]
+    #[schemars(length(min = 1, max = MAX_QUERY_CHARS), pattern(TEXT_PATTERN))]
     pub user_query: String,
     /// Give up after this many seconds
     #[serde(default)]
@@ -97,10 +116,9 @@ impl Request for NewConversation {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetAllConversations {
-    /// How many to list (default 20)
+    /// How many to list
     #[serde(default)]
-    #[schemars(with = "Limit")]
-    pub limit: Option<Limit>,
+    pub limit: Limit,
 }
 
 impl Request for GetAllConversations {
@@ -129,7 +147,7 @@ pub struct PostFeedback {
     #[serde(default)]
     pub binary_or_numeric_score: Option<f64>,
     #[serde(default)]
-    #[schemars(length(max = MAX_FEEDBACK_BYTES))]
+    #[schemars(length(max = MAX_FEEDBACK_CHARS))]
     pub nl_feedback: Option<String>,
     /// Default: the last turn
     #[serde(default)]
@@ -143,8 +161,15 @@ impl Request for PostFeedback {
 }
 
 /// How many conversations a listing returns: 1 to 100.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
 pub struct Limit(usize);
+
+impl Default for Limit {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
 
 impl Limit {
     pub const MAX: usize = 100;
@@ -183,7 +208,6 @@ impl JsonSchema for Limit {
             "type": "integer",
             "minimum": 1,
             "maximum": Self::MAX,
-            "default": Self::DEFAULT.0,
         })
     }
 }
@@ -202,16 +226,61 @@ pub fn parse<R: Request>(args: Map<String, Value>) -> Result<R, EngineError> {
             format!("unknown argument ({} takes {takes})", R::NAME),
         ));
     }
+    let args = args
+        .into_iter()
+        .map(|(k, v)| (k, integral(v)))
+        .collect::<Map<_, _>>();
     serde_path_to_error::deserialize(Value::Object(args)).map_err(|e| {
         let path = e.path().to_string();
         let message = e.into_inner().to_string();
+        // serde words a missing field `missing field `name``, and says which field on the
+        // path of the object rather than its own.
         match message.strip_prefix("missing field `") {
             Some(rest) => {
                 EngineError::invalid(rest.trim_end_matches('`'), "missing required argument")
             }
-            None => EngineError::invalid(path, message),
+            None => EngineError::invalid(path, plain_words(&message)),
         }
     })
+}
+
+/// serde's type errors ("invalid type: string \"x\", expected u64") in the words the tool
+/// schemas use ("must be a non-negative integer"); other messages as they are.
+fn plain_words(message: &str) -> String {
+    let Some(expected) = message
+        .strip_prefix("invalid type: ")
+        .and_then(|rest| rest.rsplit_once(", expected "))
+        .map(|(_, expected)| expected)
+    else {
+        return message.to_string();
+    };
+    let wanted = match expected {
+        "u64" | "u32" | "u16" | "usize" => "a non-negative integer",
+        "i64" | "i32" => "an integer",
+        "f64" | "f32" => "a number",
+        "a boolean" => "true or false",
+        "a string" => "a string",
+        other => return format!("must be {other}"),
+    };
+    format!("must be {wanted}")
+}
+
+/// `2.0` as `2`: JSON Schema counts a number with no fraction as an integer, and some clients
+/// send every number as a float. Only a request's own fields: a command's `parameters` reach
+/// it as they were sent.
+fn integral(value: Value) -> Value {
+    match value.as_f64() {
+        // Every f64 below 2^64 with no fraction is a u64, exactly.
+        Some(f)
+            if value.is_f64()
+                && f.fract() == 0.0
+                && (0.0..18_446_744_073_709_551_616.0).contains(&f) =>
+        {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            Value::from(f as u64)
+        }
+        _ => value,
+    }
 }
 
 /// A field name as it may be quoted back: at most 80 characters.
@@ -231,6 +300,17 @@ pub fn input_schema<R: Request>() -> Map<String, Value> {
     // The type's doc comment is for this code's readers; tools carry their own description.
     map.remove("description");
     map.remove("title");
+    // An optional field "defaults" to null in the generated schema: absent is what it means,
+    // and strict clients reject a null default for a typed field.
+    if let Some(Value::Object(properties)) = map.get_mut("properties") {
+        for property in properties.values_mut() {
+            if let Value::Object(property) = property
+                && property.get("default") == Some(&Value::Null)
+            {
+                property.remove("default");
+            }
+        }
+    }
     map
 }
 
@@ -284,7 +364,7 @@ mod tests {
         assert_eq!(schema["required"], json!(["command"]));
         assert_eq!(
             schema["properties"]["command"]["maxLength"],
-            MAX_QUERY_BYTES
+            MAX_QUERY_CHARS
         );
         let timeout = &schema["properties"]["timeout_seconds"];
         assert_eq!(
@@ -297,7 +377,24 @@ mod tests {
         );
         let schema = Value::Object(input_schema::<GetAllConversations>());
         assert_eq!(schema["properties"]["limit"]["maximum"], 100);
+        assert_eq!(schema["properties"]["limit"]["default"], 20);
         assert_eq!(schema.get("required"), None);
+        let schema = Value::Object(input_schema::<PerformAction>());
+        assert_eq!(schema["properties"]["parameters"]["default"], json!({}));
+        for schema in [
+            input_schema::<PerformAction>(),
+            input_schema::<InvokeAssistant>(),
+            input_schema::<PostFeedback>(),
+            input_schema::<GetAllConversations>(),
+        ] {
+            let properties = schema["properties"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            for (name, property) in properties {
+                assert_ne!(property.get("default"), Some(&Value::Null), "{name}");
+            }
+        }
     }
 
     #[test]
@@ -312,7 +409,7 @@ mod tests {
             "words: unknown argument (invoke_assistant takes command, timeout_seconds)"
         );
         assert_eq!(message(json!({})), "command: missing required argument");
-        assert!(message(json!({"command": 5})).starts_with("command: invalid type"));
+        assert_eq!(message(json!({"command": 5})), "command: must be a string");
         assert_eq!(
             message(json!({"command": "hi", "timeout_seconds": 0})),
             "timeout_seconds: must be between 1 and 600, not 0"
@@ -325,6 +422,10 @@ mod tests {
             .expect_err("refused")
             .to_string();
         assert_eq!(limit, "limit: must be between 1 and 100, not 101");
+        let id = parse::<ActivateConversation>(object(json!({"conversation_id": "seven"})))
+            .expect_err("refused")
+            .to_string();
+        assert_eq!(id, "conversation_id: must be a non-negative integer");
         let none = parse::<NewConversation>(object(json!({"x": 1})))
             .expect_err("refused")
             .to_string();
@@ -343,8 +444,20 @@ mod tests {
         assert_eq!(request.timeout_seconds.map(Timeout::secs), Some(5));
         let bare: PerformAction =
             parse(object(json!({"command_name": "go"}))).expect("parameters are optional");
-        assert_eq!(bare.parameters, Value::Null);
+        assert_eq!(bare.parameters, json!({}));
         let listing: GetAllConversations = parse(Map::new()).expect("all optional");
-        assert_eq!(listing.limit, None);
+        assert_eq!(listing.limit, Limit::DEFAULT);
+        // A whole number sent as a float is that integer; a command's parameters are not
+        // touched, and a fraction is still refused.
+        let floats: PerformAction = parse(object(json!({
+            "command_name": "go",
+            "parameters": {"n": 2.0},
+            "timeout_seconds": 5.0,
+        })))
+        .expect("5.0 is an integer");
+        assert_eq!(floats.timeout_seconds.map(Timeout::secs), Some(5));
+        assert!(floats.parameters["n"].is_f64());
+        let half = parse::<ActivateConversation>(object(json!({"conversation_id": 2.5})));
+        assert!(half.is_err());
     }
 }

@@ -111,17 +111,25 @@ pub fn builtin(name: &str) -> Option<&'static Builtin> {
     BUILTINS.iter().find(|b| b.name == name)
 }
 
-/// Every built-in phrasing (and name), normalised once: `(built-in, phrase)`.
-static PHRASES: LazyLock<Vec<(&'static str, String)>> = LazyLock::new(|| {
+/// Every built-in phrasing (and name), normalised once: `(built-in, phrase, its length in
+/// characters)`.
+static PHRASES: LazyLock<Vec<(&'static str, String, usize)>> = LazyLock::new(|| {
     BUILTINS
         .iter()
         .flat_map(|b| {
             std::iter::once(b.name.replace('_', " "))
                 .chain(b.utterances.iter().map(|u| u.to_string()))
-                .map(move |phrase| (b.name, normalize(&phrase)))
+                .map(move |phrase| {
+                    let phrase = normalize(&phrase);
+                    let chars = phrase.chars().count();
+                    (b.name, phrase, chars)
+                })
         })
         .collect()
 });
+
+/// Most edits a phrasing of 8 or more characters may be off by.
+const MAX_TYPOS: usize = 2;
 
 /// The built-in `text` asks for, when it is one of their phrasings or names nearly word for
 /// word (case, punctuation, "please" and a typo or two aside).
@@ -133,12 +141,16 @@ pub fn matching(text: &str) -> Option<&'static str> {
     if said.is_empty() {
         return None;
     }
+    let length = said.chars().count();
     PHRASES
         .iter()
-        .find(|(_, phrase)| {
-            said == *phrase || (phrase.chars().count() >= 8 && edit_distance(&said, phrase) <= 2)
+        .find(|(_, phrase, chars)| {
+            said == *phrase
+                || (*chars >= 8
+                    && chars.abs_diff(length) <= MAX_TYPOS
+                    && edit_distance(&said, phrase) <= MAX_TYPOS)
         })
-        .map(|(name, _)| *name)
+        .map(|(name, _, _)| *name)
 }
 
 fn normalize(text: &str) -> String {

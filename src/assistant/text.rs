@@ -202,7 +202,7 @@ impl Lexicon {
 
 /// Light suffix stripping: enough to join "orders"/"ordered"/"ordering" and
 /// "change"/"changed"/"changing", without a full stemmer's surprises: Snowball's English
-/// stemmer (`rust-stemmers`) routes the labelled demo set worse (BENCHMARKS.md, "Tried").
+/// stemmer (`rust-stemmers`) routes the labelled utterance set worse (BENCHMARKS.md, "Tried").
 pub(crate) fn stem(word: &str) -> String {
     let mut w = word.to_string();
     let len = |w: &String| w.chars().count();

@@ -6,11 +6,13 @@ use super::channel::ChannelId;
 /// Longest user id accepted.
 pub const MAX_USER_ID_LEN: usize = 128;
 
-/// Who runs a command: the channel its turns belong to, and the user (recorded in traces).
+/// Who runs a command: the channel its turns belong to, the user (recorded in traces), and
+/// the bearer token the request came with (forwarded by `http` commands that ask for it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub channel_id: ChannelId,
     pub user_id: Option<String>,
+    pub bearer: Option<Bearer>,
 }
 
 impl Caller {
@@ -18,7 +20,32 @@ impl Caller {
         Self {
             channel_id,
             user_id,
+            bearer: None,
         }
+    }
+
+    /// The same caller, carrying the token its request came with.
+    pub fn with_bearer(mut self, token: &str) -> Self {
+        self.bearer = Some(Bearer(token.to_string()));
+        self
+    }
+}
+
+/// A bearer token in memory: never printed (its `Debug` says only that it is there), never
+/// stored, only forwarded.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Bearer(String);
+
+impl Bearer {
+    /// The token, for the one place that sends it on.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Bearer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Bearer(…)")
     }
 }
 
@@ -39,6 +66,13 @@ pub fn parse_user_id(raw: &str) -> Result<String, UserIdError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bearer_token_is_never_printed() {
+        let caller = Caller::new(ChannelId::parse("c").expect("id"), None).with_bearer("s3cr3t");
+        assert!(!format!("{caller:?}").contains("s3cr3t"));
+        assert_eq!(caller.bearer.as_ref().map(Bearer::expose), Some("s3cr3t"));
+    }
 
     #[test]
     fn user_ids_are_bounded_and_printable() {

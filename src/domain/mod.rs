@@ -11,14 +11,16 @@ mod conversation;
 mod output;
 mod summary;
 mod timeout;
+mod token;
 mod trace;
 
-pub use caller::{Caller, MAX_USER_ID_LEN, UserIdError, parse_user_id};
+pub use caller::{Bearer, Caller, MAX_USER_ID_LEN, UserIdError, parse_user_id};
 pub use channel::{ChannelId, ChannelIdError, MAX_CHANNEL_ID_LEN};
 pub use conversation::{ConversationSummary, Feedback, Turn, TurnMode};
 pub use output::{Action, CommandOutput, CommandResponse};
 pub use summary::summarize;
 pub use timeout::{Timeout, TimeoutError};
+pub use token::{Revocation, TokenRecord, TokenType};
 pub use trace::{Direction, TraceEvent};
 
 /// Milliseconds since the Unix epoch (0 if the clock is before 1970).

@@ -15,7 +15,7 @@ pub struct Timeout(u64);
 
 /// A timeout outside the accepted range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("must be between 1 and 600, not {0}")]
+#[error("must be between {min} and {max}, not {0}", min = Timeout::MIN, max = Timeout::MAX)]
 pub struct TimeoutError(pub u64);
 
 impl Timeout {

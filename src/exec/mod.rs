@@ -2,12 +2,14 @@
 //!
 //! - [`builtin`]: Rust handlers registered by name, run inline (quick by contract);
 //! - [`process`]: the `exec` kind, a child program speaking JSON on stdin/stdout;
+//! - `http`: the `http` kind, an upstream API (the caller's token forwarded if asked);
 //! - `template`: a fixed or templated answer (rendered by `workflow::template`).
 //!
 //! Every failure becomes a failed [`CommandResponse`] naming its cause: a broken command
 //! never takes the server or the channel down with it.
 
 pub mod builtin;
+mod http;
 pub mod process;
 
 use std::panic::AssertUnwindSafe;
@@ -98,6 +100,32 @@ impl Executors {
                     timeout: Duration::from_secs(*timeout_seconds),
                     max_output_bytes: *max_output_bytes,
                 }))
+                .await
+            }
+            RunSpec::Http {
+                method,
+                url,
+                headers,
+                body,
+                forward_bearer,
+                timeout_seconds,
+                max_response_bytes,
+            } => {
+                // Boxed, like `exec`: the call's state would swell every caller's future.
+                Box::pin(http::run(
+                    http::HttpRequest {
+                        command_name: &command.name,
+                        method,
+                        url,
+                        headers,
+                        body: body.as_ref(),
+                        forward_bearer: *forward_bearer,
+                        timeout: Duration::from_secs(*timeout_seconds),
+                        max_response_bytes: *max_response_bytes,
+                    },
+                    params,
+                    caller,
+                ))
                 .await
             }
             RunSpec::Template {

@@ -20,14 +20,15 @@ use super::tools::{self, ToolSet, error_result};
 use crate::app::requests::{self, InvokeAssistant, PerformAction, Request};
 use crate::app::{App, AssistantReply, EngineError, ParamAsker, TraceObserver};
 use crate::domain::{Caller, Direction, TraceEvent};
-use crate::workflow::catalog::GLOBAL_CONTEXT;
 use crate::workflow::{ContentSpec, template};
 
 /// Everything a session needs, shared: cloning a `FlowServer` per HTTP session is cheap.
 #[derive(Clone)]
 pub struct FlowServer {
     app: App,
-    caller: Caller,
+    /// Who every request acts for (stdio); `None` over HTTP, where each request carries its
+    /// caller (put in its extensions by the HTTP layer once its token was verified).
+    caller: Option<Caller>,
     tools: Arc<ToolSet>,
 }
 
@@ -42,10 +43,37 @@ impl std::fmt::Debug for FlowServer {
 }
 
 impl FlowServer {
-    /// A handler acting for `caller` (stdio and `--auth none`: the configured channel).
+    /// A handler acting for `caller` on every request (stdio: the configured channel).
     pub fn new(app: App, caller: Caller) -> Self {
         let tools = ToolSet::build(app.catalog());
-        Self { app, caller, tools }
+        Self {
+            app,
+            caller: Some(caller),
+            tools,
+        }
+    }
+
+    /// A handler for HTTP, where each request says who it acts for (see `mcp::http`).
+    pub fn for_http(app: App) -> Self {
+        let tools = ToolSet::build(app.catalog());
+        Self {
+            app,
+            caller: None,
+            tools,
+        }
+    }
+
+    /// Who this request acts for.
+    fn caller(&self, context: &RequestContext<RoleServer>) -> Result<Caller, McpError> {
+        if let Some(caller) = &self.caller {
+            return Ok(caller.clone());
+        }
+        context
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Caller>())
+            .cloned()
+            .ok_or_else(|| McpError::invalid_request("the request carries no caller", None))
     }
 
     /// Another handler over the same app and tool set (one per HTTP session).
@@ -53,18 +81,25 @@ impl FlowServer {
         self.clone()
     }
 
-    /// Run a command; with a progress token, each trace event goes out as a progress
-    /// notification (after an "accepted" one) before the result.
+    /// Run a command (`in_context`: as its own tool, only where the channel's context offers
+    /// it); with a progress token, each trace event goes out as a progress notification (after
+    /// an "accepted" one) before the result.
     async fn run_command(
         &self,
         request: PerformAction,
+        in_context: bool,
         context: &RequestContext<RoleServer>,
     ) -> CallToolResponse {
+        let caller = match self.caller(context) {
+            Ok(caller) => caller,
+            Err(e) => return tools::message_result(e.message).into(),
+        };
         let (observer, forwarder) = progress_forwarder(context, &request.command_name);
-        let outcome = self
-            .app
-            .perform_action(&self.caller, request, observer)
-            .await;
+        let outcome = if in_context {
+            self.app.run_in_context(&caller, request, observer).await
+        } else {
+            self.app.perform_action(&caller, request, observer).await
+        };
         if let Some(forwarder) = forwarder {
             // The sender was dropped with the turn: the forwarder ends after the last event.
             let _ = forwarder.await;
@@ -97,11 +132,15 @@ impl FlowServer {
         } else {
             ElicitAsker::for_peer(&context.peer)
         };
+        let caller = match self.caller(context) {
+            Ok(caller) => caller,
+            Err(e) => return tools::message_result(e.message).into(),
+        };
         let (observer, forwarder) = progress_forwarder(context, "assistant");
         let outcome = self
             .app
             .invoke_assistant(
-                &self.caller,
+                &caller,
                 request,
                 observer,
                 asker.as_ref().map(|a| a as &dyn ParamAsker),
@@ -134,8 +173,7 @@ impl FlowServer {
         args: Map<String, Value>,
         context: &RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let catalog = self.app.catalog();
-        let Some(command) = catalog.command(name) else {
+        if self.app.catalog().command(name).is_none() {
             return Err(McpError::invalid_params(
                 format!(
                     "unknown tool \"{}\"",
@@ -143,33 +181,13 @@ impl FlowServer {
                 ),
                 None,
             ));
-        };
-        if command.context != GLOBAL_CONTEXT {
-            let current = self
-                .app
-                .current_context(&self.caller)
-                .await
-                .map_err(|e| McpError::internal_error(e.to_string(), None))?;
-            if !catalog.available_in(command, &current) {
-                let here = if current == GLOBAL_CONTEXT {
-                    "the global context".to_string()
-                } else {
-                    format!("the {current} context")
-                };
-                return Ok(tools::message_result(format!(
-                    "{} is only available in the {} context (the channel is in {here}); \
-                     perform_action runs it anywhere",
-                    command.name, command.context,
-                ))
-                .into());
-            }
         }
         let request = PerformAction {
             command_name: name.to_string(),
             parameters: Value::Object(args),
             timeout_seconds: None,
         };
-        Ok(self.run_command(request, context).await)
+        Ok(self.run_command(request, true, context).await)
     }
 }
 
@@ -237,12 +255,13 @@ impl ServerHandler for FlowServer {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         // Per-command tools follow the channel's context; the others are always there.
+        let caller = self.caller(&context)?;
         let context = self
             .app
-            .current_context(&self.caller)
+            .current_context(&caller)
             .await
             .map_err(|e| McpError::internal_error(e.to_string(), None))?;
         let catalog = self.app.catalog();
@@ -278,7 +297,7 @@ impl ServerHandler for FlowServer {
         let args = arguments.unwrap_or_default();
         if name == PerformAction::NAME {
             return Ok(match requests::parse::<PerformAction>(args) {
-                Ok(request) => self.run_command(request, &context).await,
+                Ok(request) => self.run_command(request, false, &context).await,
                 Err(e) => error_result(&e).into(),
             });
         }
@@ -293,14 +312,12 @@ impl ServerHandler for FlowServer {
             });
         }
         if conversation_tools::is_conversation_tool(&name) {
-            return Ok(Box::pin(conversation_tools::call(
-                &self.app,
-                &self.caller,
-                &name,
-                args,
-            ))
-            .await
-            .into());
+            let caller = self.caller(&context)?;
+            return Ok(
+                Box::pin(conversation_tools::call(&self.app, &caller, &name, args))
+                    .await
+                    .into(),
+            );
         }
         self.command_tool(&name, args, &context).await
     }
@@ -308,14 +325,15 @@ impl ServerHandler for FlowServer {
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
+        let caller = self.caller(&context)?;
         let every = requests::GetAllConversations {
-            limit: requests::Limit::new(requests::Limit::MAX),
+            limit: requests::Limit::new(requests::Limit::MAX).unwrap_or_default(),
         };
         let conversations = self
             .app
-            .list_conversations(&self.caller, every)
+            .list_conversations(&caller, every)
             .await
             .map_err(|e| McpError::internal_error(e.to_string(), None))?;
         let resources = conversations
@@ -354,20 +372,21 @@ impl ServerHandler for FlowServer {
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
+        let caller = self.caller(&context)?;
         let not_found =
             || McpError::resource_not_found(format!("no resource {}", request.uri), None);
         let Some(id) = conversation_tools::parse_conversation_uri(&request.uri) else {
             return Err(not_found());
         };
-        let (summary, turns) = match self.app.conversation_turns(&self.caller, id).await {
+        let (summary, turns) = match self.app.conversation_turns(&caller, id).await {
             Ok(found) => found,
             Err(EngineError::UnknownConversation(_)) => return Err(not_found()),
             Err(e) => return Err(McpError::internal_error(e.to_string(), None)),
         };
         let body = serde_json::json!({
-            "channel_id": self.caller.channel_id.as_str(),
+            "channel_id": caller.channel_id.as_str(),
             "conversation_id": summary.conversation_id,
             "topic": summary.topic,
             "summary": summary.summary,

@@ -255,7 +255,8 @@ pub(crate) fn content_block(spec: ContentSpec) -> ContentBlock {
 
 /// A refusal as an `isError` result the model reads: the engine's message, nothing more.
 pub(crate) fn error_result(error: &EngineError) -> CallToolResult {
-    if !error.is_client_error() {
+    // Store failures are logged where they happen, with their cause.
+    if let EngineError::TimedOut { .. } = error {
         tracing::warn!("{error}");
     }
     CallToolResult::error(vec![ContentBlock::text(error.to_string())])

@@ -6,9 +6,10 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::{ChannelState, ConversationStore, PendingUpdate, StoreError, WriteWait};
+use super::{ChannelState, ConversationStore, PendingUpdate, StoreError, TokenStore, WriteWait};
 use crate::domain::{
-    ChannelId, CommandOutput, CommandResponse, ConversationSummary, Feedback, Turn, TurnMode,
+    ChannelId, CommandOutput, CommandResponse, ConversationSummary, Feedback, Revocation,
+    TokenRecord, Turn, TurnMode,
 };
 
 /// One `#[test]` per contract function, each on a fresh store made by `$make(dir)`.
@@ -25,6 +26,8 @@ macro_rules! contract_tests {
             list_is_newest_first_bounded_and_skips_only_a_blank_active_conversation,
             close_and_start_new_saves_the_topic_and_opens_the_next,
             concurrent_appends_and_close_lose_nothing,
+            token_records_revocations_and_spent_refreshes,
+            existence_stream_format_and_export,
         );
     };
     (@each $make:expr; $($name:ident,)*) => {
@@ -425,7 +428,8 @@ pub(crate) fn close_and_start_new_saves_the_topic_and_opens_the_next<S: Conversa
         ChannelState {
             active_conversation: 2,
             next_conversation_id: 3,
-            pending: None
+            pending: None,
+            stream_format: None,
         }
     );
     assert_eq!(s.load_channel(&a).expect("load"), state);
@@ -462,8 +466,119 @@ pub(crate) fn concurrent_appends_and_close_lose_nothing<S: ConversationStore>(s:
     assert!(conv.updated_at >= 1400);
 }
 
+fn record(jti: &str, created_at: u64) -> TokenRecord {
+    TokenRecord {
+        jti: jti.into(),
+        name: Some(format!("token {jti}")),
+        channel_id: "alice".into(),
+        user_id: None,
+        created_at,
+        expires_at: created_at + 1_000,
+        last_used_at: None,
+        revoked: None,
+    }
+}
+
+pub(crate) fn token_records_revocations_and_spent_refreshes<S: ConversationStore + TokenStore>(
+    s: &S,
+) {
+    s.add_token(&record("a", 1)).expect("add");
+    s.add_token(&record("b", 2)).expect("add");
+    assert!(matches!(
+        s.add_token(&record("a", 3)),
+        Err(StoreError::DuplicateToken(jti)) if jti == "a"
+    ));
+    let jtis: Vec<String> = s
+        .tokens()
+        .expect("list")
+        .into_iter()
+        .map(|r| r.jti)
+        .collect();
+    assert_eq!(jtis, ["b", "a"], "newest first");
+
+    s.touch_tokens(&[("a".into(), 50), ("nobody".into(), 9)])
+        .expect("touch");
+    s.touch_tokens(&[("a".into(), 40)]).expect("touch");
+    let revocation = |at| Revocation {
+        at,
+        reason: Some("lost".into()),
+    };
+    let revoked = s.revoke_token("a", revocation(60)).expect("revoke");
+    assert_eq!(revoked.last_used_at, Some(50), "never moves backwards");
+    assert_eq!(revoked.revoked, Some(revocation(60)));
+    let again = s.revoke_token("a", revocation(70)).expect("revoke again");
+    assert_eq!(
+        again.revoked,
+        Some(revocation(60)),
+        "the first revocation stays"
+    );
+    assert!(matches!(
+        s.revoke_token("nobody", revocation(1)),
+        Err(StoreError::UnknownToken(_))
+    ));
+
+    assert!(s.spend_refresh("r1", 100).expect("spend"));
+    assert!(
+        !s.spend_refresh("r1", 100).expect("replay"),
+        "a second use is a replay"
+    );
+    assert!(s.spend_refresh("r2", 100).expect("spend"));
+    s.revoke_family("fam", 5).expect("revoke family");
+    s.revoke_family("fam", 6).expect("revoke family again");
+    assert_eq!(s.revoked_families().expect("families"), ["fam"]);
+}
+
+pub(crate) fn existence_stream_format_and_export<S: ConversationStore>(s: &S) {
+    let (a, b) = (channel("a"), channel("b"));
+    assert!(!s.channel_exists(&a).expect("exists"));
+    s.load_channel(&a).expect("load");
+    assert!(s.channel_exists(&a).expect("exists"));
+    assert!(
+        !s.channel_exists(&b).expect("exists"),
+        "asking creates nothing"
+    );
+    let state = s.set_stream_format(&a, Some("sse")).expect("format");
+    assert_eq!(state.stream_format.as_deref(), Some("sse"));
+    append(s, &a, 1, turn(1, "x")).expect("append");
+    let (_, state) = s.close_and_start_new(&a, "T", "S").expect("close");
+    assert_eq!(
+        state.stream_format.as_deref(),
+        Some("sse"),
+        "the channel's choice outlives a conversation"
+    );
+    s.load_channel(&b).expect("load");
+    append(s, &b, 1, turn(1, "y")).expect("append");
+    let mut out = Vec::new();
+    assert_eq!(s.export(None, &mut out).expect("export"), 2);
+    let lines: Vec<Value> = String::from_utf8_lossy(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let who: Vec<(&str, u64)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["channel_id"].as_str().unwrap_or(""),
+                l["conversation_id"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        who,
+        [("a", 1), ("b", 1)],
+        "a's blank active conversation 2 is left out"
+    );
+    assert_eq!(lines[0]["topic"], "T");
+    assert_eq!(lines[1]["turns"][0]["turn_id"], 1);
+    let mut only_b = Vec::new();
+    assert_eq!(s.export(Some(&b), &mut only_b).expect("export"), 1);
+}
+
 /// For a durable store: reopening `dir` finds everything, and the active conversation resumes.
-pub(crate) fn survives_reopening<S: ConversationStore>(dir: &Path, store: impl Fn(&Path) -> S) {
+pub(crate) fn survives_reopening<S: ConversationStore + TokenStore>(
+    dir: &Path,
+    store: impl Fn(&Path) -> S,
+) {
     let a = channel("a");
     {
         let s = store(dir);
@@ -475,6 +590,17 @@ pub(crate) fn survives_reopening<S: ConversationStore>(dir: &Path, store: impl F
         s.set_feedback(&a, 2, 2, feedback(1.0)).expect("feedback");
         s.set_pending(&a, Some(json!({"asking": "ticket_id"})))
             .expect("pending");
+        s.add_token(&record("t1", 1)).expect("token");
+        s.revoke_token(
+            "t1",
+            Revocation {
+                at: 2,
+                reason: None,
+            },
+        )
+        .expect("revoke");
+        assert!(s.spend_refresh("r1", u64::MAX).expect("spend"));
+        s.revoke_family("fam", 3).expect("family");
     }
     let s = store(dir);
     let state = s.load_channel(&a).expect("load");
@@ -490,4 +616,12 @@ pub(crate) fn survives_reopening<S: ConversationStore>(dir: &Path, store: impl F
         s.conversation(&a, 1).expect("conv").map(|c| c.topic),
         Some("T".into())
     );
+    let tokens = s.tokens().expect("tokens");
+    assert_eq!(tokens.len(), 1);
+    assert!(tokens[0].revoked.is_some(), "the revocation survives");
+    assert!(
+        !s.spend_refresh("r1", u64::MAX).expect("replay"),
+        "so does a spent refresh"
+    );
+    assert_eq!(s.revoked_families().expect("families"), ["fam"]);
 }

@@ -7,13 +7,24 @@ use std::sync::{Mutex, MutexGuard};
 
 use serde_json::Value;
 
-use super::{ChannelState, ConversationStore, PendingUpdate, StoreError, WriteWait};
-use crate::domain::{ChannelId, ConversationSummary, Feedback, Turn, now_ms};
+use super::{ChannelState, ConversationStore, PendingUpdate, StoreError, TokenStore, WriteWait};
+use crate::domain::{
+    ChannelId, ConversationSummary, Feedback, Revocation, TokenRecord, Turn, now_ms,
+};
 
-/// Every channel's records behind one lock: each call is one atomic change.
+/// Every channel's records behind one lock, the token records behind another: each call is
+/// one atomic change.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     channels: Mutex<HashMap<ChannelId, Channel>>,
+    tokens: Mutex<Tokens>,
+}
+
+#[derive(Debug, Default)]
+struct Tokens {
+    records: HashMap<String, TokenRecord>,
+    spent: HashMap<String, u64>,
+    families: BTreeMap<String, u64>,
 }
 
 #[derive(Debug)]
@@ -197,6 +208,7 @@ impl ConversationStore for MemoryStore {
             active_conversation: new_id,
             next_conversation_id: next_id,
             pending: None,
+            stream_format: entry.state.stream_format.take(),
         };
         Ok((closed_id, entry.state.clone()))
     }
@@ -266,6 +278,118 @@ impl ConversationStore for MemoryStore {
 
     fn sync(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    fn channel_exists(&self, channel: &ChannelId) -> Result<bool, StoreError> {
+        Ok(self.lock().contains_key(channel))
+    }
+
+    fn set_stream_format(
+        &self,
+        channel: &ChannelId,
+        format: Option<&str>,
+    ) -> Result<ChannelState, StoreError> {
+        let mut channels = self.lock();
+        let entry = channels.entry(channel.clone()).or_insert_with(Channel::new);
+        entry.state.stream_format = format.map(str::to_string);
+        Ok(entry.state.clone())
+    }
+
+    fn export(
+        &self,
+        only: Option<&ChannelId>,
+        out: &mut dyn std::io::Write,
+    ) -> Result<usize, StoreError> {
+        let channels = self.lock();
+        let mut ids: Vec<&ChannelId> = channels
+            .keys()
+            .filter(|id| only.is_none_or(|only| only == *id))
+            .collect();
+        ids.sort();
+        let mut count = 0;
+        for id in ids {
+            let Some(channel) = channels.get(id) else {
+                continue;
+            };
+            for conversation in channel.conversations.values() {
+                let summary = &conversation.summary;
+                if summary.conversation_id == channel.state.active_conversation
+                    && conversation.turns.is_empty()
+                {
+                    continue;
+                }
+                let turns: Vec<Turn> = conversation.turns.values().cloned().collect();
+                super::write_export_line(out, id, summary, &turns)?;
+                count += 1;
+            }
+        }
+        out.flush()?;
+        Ok(count)
+    }
+}
+
+impl MemoryStore {
+    fn token_state(&self) -> MutexGuard<'_, Tokens> {
+        self.tokens.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl TokenStore for MemoryStore {
+    fn add_token(&self, record: &TokenRecord) -> Result<(), StoreError> {
+        let mut tokens = self.token_state();
+        if tokens.records.contains_key(&record.jti) {
+            return Err(StoreError::DuplicateToken(record.jti.clone()));
+        }
+        tokens.records.insert(record.jti.clone(), record.clone());
+        Ok(())
+    }
+
+    fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        let mut records: Vec<TokenRecord> = self.token_state().records.values().cloned().collect();
+        records.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.jti.cmp(&b.jti)));
+        Ok(records)
+    }
+
+    fn revoke_token(&self, jti: &str, revocation: Revocation) -> Result<TokenRecord, StoreError> {
+        let mut tokens = self.token_state();
+        let record = tokens
+            .records
+            .get_mut(jti)
+            .ok_or_else(|| StoreError::UnknownToken(jti.to_string()))?;
+        if record.revoked.is_none() {
+            record.revoked = Some(revocation);
+        }
+        Ok(record.clone())
+    }
+
+    fn touch_tokens(&self, used: &[(String, u64)]) -> Result<(), StoreError> {
+        let mut tokens = self.token_state();
+        for (jti, at) in used {
+            if let Some(record) = tokens.records.get_mut(jti)
+                && record.last_used_at.is_none_or(|last| last < *at)
+            {
+                record.last_used_at = Some(*at);
+            }
+        }
+        Ok(())
+    }
+
+    fn spend_refresh(&self, jti: &str, expires_at: u64) -> Result<bool, StoreError> {
+        let mut tokens = self.token_state();
+        if tokens.spent.contains_key(jti) {
+            return Ok(false);
+        }
+        tokens.spent.insert(jti.to_string(), expires_at);
+        Ok(true)
+    }
+
+    fn revoke_family(&self, family: &str, at: u64) -> Result<(), StoreError> {
+        self.token_state().families.insert(family.to_string(), at);
+        Ok(())
+    }
+
+    fn revoked_families(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.token_state().families.keys().cloned().collect())
     }
 }
 

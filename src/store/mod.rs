@@ -4,13 +4,15 @@
 //! - [`rocks`]: the durable implementation on embedded RocksDB (the server's), with the shared
 //!   [`Db`] handle other parts (a workflow's plug-in data) keep their own column families in,
 //!   and the JSONL export;
-//! - [`memory`]: an in-memory implementation with the same contract, for tests of the engine.
+//! - [`memory`]: an in-memory implementation with the same contract, for tests of the engine;
+//! - [`tokens`]: [`TokenStore`], what token authentication keeps (both implementations).
 //!
 //! The store speaks the domain's types only; what the assistant remembers between turns
 //! (the `pending` slot of [`ChannelState`]) is opaque JSON to it.
 
 pub mod memory;
 pub mod rocks;
+pub mod tokens;
 
 #[cfg(test)]
 mod contract;
@@ -22,6 +24,40 @@ use crate::domain::{ChannelId, ConversationSummary, Feedback, Turn};
 
 pub use memory::MemoryStore;
 pub use rocks::{Db, DbError, RocksStore};
+pub use tokens::TokenStore;
+
+/// One line of a JSON Lines export: a conversation with its turns (feedback rides on them).
+#[derive(Serialize)]
+struct ExportLine<'a> {
+    channel_id: &'a str,
+    conversation_id: u64,
+    topic: &'a str,
+    summary: &'a str,
+    created_at: u64,
+    updated_at: u64,
+    turns: &'a [Turn],
+}
+
+/// Write one conversation as a line of JSON Lines.
+pub(crate) fn write_export_line(
+    out: &mut dyn std::io::Write,
+    channel: &ChannelId,
+    summary: &ConversationSummary,
+    turns: &[Turn],
+) -> Result<(), StoreError> {
+    let line = ExportLine {
+        channel_id: channel.as_str(),
+        conversation_id: summary.conversation_id,
+        topic: &summary.topic,
+        summary: &summary.summary,
+        created_at: summary.created_at,
+        updated_at: summary.updated_at,
+        turns,
+    };
+    serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::from)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
 
 /// What a channel has going on between requests.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +68,10 @@ pub struct ChannelState {
     /// the store; cleared when the active conversation changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<Value>,
+    /// How the channel's streamed turns are framed (`ndjson`, `sse`), as chosen at
+    /// `/initialize`. Opaque to the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_format: Option<String>,
 }
 
 impl ChannelState {
@@ -41,6 +81,7 @@ impl ChannelState {
             active_conversation: 1,
             next_conversation_id: 2,
             pending: None,
+            stream_format: None,
         }
     }
 }
@@ -55,6 +96,10 @@ pub enum StoreError {
     UnknownTurn(u64),
     #[error("turn {turn_id} already exists in conversation {conversation_id}")]
     DuplicateTurn { conversation_id: u64, turn_id: u64 },
+    #[error("no token with jti {0}")]
+    UnknownToken(String),
+    #[error("a token with jti {0} is already recorded")]
+    DuplicateToken(String),
     #[error("stored record {key} is unreadable: {reason}")]
     Corrupt { key: String, reason: String },
     /// A [`WriteWait::NoStall`] write found the store throttling writes; nothing was written.
@@ -62,6 +107,8 @@ pub enum StoreError {
     WouldStall,
     #[error(transparent)]
     Backend(DbError),
+    #[error("writing the export: {0}")]
+    Write(#[from] std::io::Error),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -220,4 +267,23 @@ pub trait ConversationStore: Send + Sync + std::fmt::Debug {
     /// Make every write acknowledged so far survive an operating-system crash too (graceful
     /// shutdown calls it once; ordinary writes do not pay for it).
     fn sync(&self) -> Result<(), StoreError>;
+
+    /// True when the channel was ever used (it has a state); creates nothing.
+    fn channel_exists(&self, channel: &ChannelId) -> Result<bool, StoreError>;
+
+    /// Remember how the channel's streams are framed (creating the channel if it is new).
+    fn set_stream_format(
+        &self,
+        channel: &ChannelId,
+        format: Option<&str>,
+    ) -> Result<ChannelState, StoreError>;
+
+    /// Every conversation (or only `channel`'s) as JSON Lines into `out`, by channel id then
+    /// conversation id, from one consistent view; the active conversation of a channel is
+    /// left out while it has no turn. Returns how many lines.
+    fn export(
+        &self,
+        channel: Option<&ChannelId>,
+        out: &mut dyn std::io::Write,
+    ) -> Result<usize, StoreError>;
 }

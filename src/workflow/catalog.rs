@@ -205,6 +205,20 @@ pub enum RunSpec {
         timeout_seconds: u64,
         max_output_bytes: usize,
     },
+    /// An upstream HTTP API: the URL, header values and body strings are templates of the
+    /// parameters; with `forward_bearer`, the caller's token goes along (the only way a token
+    /// leaves the server).
+    Http {
+        method: String,
+        url: String,
+        headers: Vec<(String, String)>,
+        /// A JSON body template; `None` sends the parameters as the body (except for GET and
+        /// DELETE, which send none).
+        body: Option<Value>,
+        forward_bearer: bool,
+        timeout_seconds: u64,
+        max_response_bytes: usize,
+    },
     /// A fixed answer with `{param}` placeholders, plus optional extra content blocks.
     Template {
         response: String,

@@ -421,6 +421,14 @@ struct RawRun {
     success: Option<bool>,
     #[serde(default)]
     content: Vec<RawContent>,
+    // kind = "http"
+    method: Option<String>,
+    url: Option<String>,
+    #[serde(default)]
+    headers: IndexMap<String, String>,
+    body: Option<toml::Value>,
+    #[serde(default)]
+    forward_bearer: bool,
 }
 
 #[derive(Deserialize)]
@@ -893,13 +901,101 @@ fn parse_run(
                 content,
             })
         }
+        "http" => parse_http(run, params, kind_at, errs),
         other => {
             errs.push(
                 kind_at,
-                format!("unknown executor \"{other}\" (expected builtin, exec or template)"),
+                format!("unknown executor \"{other}\" (expected builtin, exec, http or template)"),
             );
             None
         }
+    }
+}
+
+/// What an `http` command may wait for its upstream when its file says nothing.
+const DEFAULT_HTTP_TIMEOUT: u64 = 30;
+/// How much of an upstream's answer is read when its file says nothing.
+const DEFAULT_HTTP_RESPONSE_CAP: usize = 1 << 20;
+
+/// `kind = "http"`: a method, a URL template, header templates and a JSON body template,
+/// every `{placeholder}` a parameter of the command.
+fn parse_http(
+    run: RawRun,
+    params: &[Param],
+    at: Option<usize>,
+    errs: &mut FileErrors<'_>,
+) -> Option<RunSpec> {
+    let mut ok = true;
+    let mut problem = |message: String| {
+        errs.push(at, message);
+        ok = false;
+    };
+    let method = run.method.as_deref().unwrap_or("POST").to_ascii_uppercase();
+    if !matches!(method.as_str(), "GET" | "POST" | "PUT" | "PATCH" | "DELETE") {
+        problem(format!(
+            "method \"{method}\" is not one of GET, POST, PUT, PATCH, DELETE"
+        ));
+    }
+    let Some(url) = run.url else {
+        errs.push(at, "kind = \"http\" needs url = \"https://…\"");
+        return None;
+    };
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        problem(format!("url \"{url}\" must start with http:// or https://"));
+    }
+    let mut templates: Vec<&str> = vec![url.as_str()];
+    for (name, value) in &run.headers {
+        if name.eq_ignore_ascii_case("authorization") && run.forward_bearer {
+            problem("headers.Authorization and forward_bearer = true would both set it".into());
+        }
+        if name.contains(['\r', '\n', ':']) || value.contains(['\r', '\n']) {
+            problem(format!(
+                "header \"{name}\" has a line break or a colon in its name"
+            ));
+        }
+        templates.push(value);
+    }
+    let body = run.body.map(to_json);
+    let mut body_strings = Vec::new();
+    if let Some(body) = &body {
+        collect_strings(body, &mut body_strings);
+    }
+    templates.extend(body_strings.iter().map(String::as_str));
+    for template in templates {
+        for placeholder in super::template::placeholders(template) {
+            if !params.iter().any(|p| p.name == placeholder) {
+                problem(format!(
+                    "{{{placeholder}}} is used but the command has no parameter \"{placeholder}\""
+                ));
+            }
+        }
+    }
+    let timeout = run.timeout_seconds.unwrap_or(DEFAULT_HTTP_TIMEOUT);
+    if let Err(e) = Timeout::from_secs(timeout) {
+        problem(format!("run.timeout_seconds {e}"));
+    }
+    let max_response_bytes = run.max_output_bytes.unwrap_or(DEFAULT_HTTP_RESPONSE_CAP);
+    if max_response_bytes == 0 {
+        problem("run.max_output_bytes must be at least 1".into());
+    }
+    ok.then(|| RunSpec::Http {
+        method,
+        url,
+        headers: run.headers.into_iter().collect(),
+        body,
+        forward_bearer: run.forward_bearer,
+        timeout_seconds: timeout,
+        max_response_bytes,
+    })
+}
+
+/// Every string inside a JSON value (the templates of a body).
+fn collect_strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
+        Value::Object(map) => map.values().for_each(|v| collect_strings(v, out)),
+        _ => {}
     }
 }
 

@@ -25,6 +25,48 @@ pub fn render_response(template: &str, params: &Map<String, Value>) -> String {
     out
 }
 
+/// Fill a JSON body template: a string that is exactly one `{name}` becomes the parameter's
+/// own JSON value (a number stays a number); any other string is filled like a response.
+pub fn render_json(template: &Value, params: &Map<String, Value>) -> Value {
+    match template {
+        Value::String(s) => {
+            let names = placeholders(s);
+            match names.as_slice() {
+                [only] if *s == format!("{{{only}}}") => {
+                    params.get(only).cloned().unwrap_or(Value::Null)
+                }
+                _ => Value::String(render_response(s, params)),
+            }
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|v| render_json(v, params)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), render_json(v, params)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Fill a URL template: each value is percent-encoded, so `#W2611340` cannot end the path.
+pub fn render_url(template: &str, params: &Map<String, Value>) -> String {
+    let mut out = String::with_capacity(template.len());
+    walk_response(template, |piece| match piece {
+        Piece::Text(text) => out.push_str(text),
+        Piece::Name(name) => {
+            let value = display_value(params.get(name).unwrap_or(&Value::Null));
+            for byte in value.bytes() {
+                if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+                    out.push(char::from(byte));
+                } else {
+                    out.push_str(&format!("%{byte:02X}"));
+                }
+            }
+        }
+    });
+    out
+}
+
 /// A value as a person reads it.
 pub fn display_value(value: &Value) -> String {
     match value {

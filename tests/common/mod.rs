@@ -83,6 +83,14 @@ impl InProcess {
     }
 }
 
+/// reqwest is built with rustls and no crypto provider of its own (the server installs ring:
+/// `src/exec/http.rs`), so a test process installs the same before its first HTTP client —
+/// reqwest's or rmcp's. Every HTTP test starts a [`TestServer`] first, which calls this.
+#[allow(deprecated)] // ring: see src/exec/http.rs
+pub(crate) fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 pub(crate) fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_flowmcp")
 }
@@ -104,10 +112,23 @@ impl TestServer {
         Self::start(data_dir, &[]).await
     }
 
-    /// Start with extra arguments; waits for the `listening on` line (no sleeps).
+    /// Start with extra arguments and `--auth none`; waits for the `listening on` line (no
+    /// sleeps).
     pub(crate) async fn start(data_dir: &Path, extra: &[&str]) -> Self {
+        let mut args = vec!["--auth", "none"];
+        args.extend_from_slice(extra);
+        Self::spawn(data_dir, &args).await
+    }
+
+    /// Start with the default authentication (`--auth secure`) and extra arguments.
+    pub(crate) async fn secure(data_dir: &Path, extra: &[&str]) -> Self {
+        Self::spawn(data_dir, extra).await
+    }
+
+    async fn spawn(data_dir: &Path, extra: &[&str]) -> Self {
+        install_crypto();
         let mut child = Command::new(bin())
-            .args(["serve", "--auth", "none", "--port", "0", "--data-dir"])
+            .args(["serve", "--port", "0", "--data-dir"])
             .arg(data_dir)
             .args(extra)
             .env("RUST_LOG", "warn")
@@ -170,6 +191,41 @@ impl TestServer {
     pub(crate) async fn kill(mut self) {
         let _ = self.child.kill().await;
     }
+}
+
+/// Run `flowmcp <args> --data-dir <data_dir>` to completion: (exit ok, stdout, stderr).
+pub(crate) async fn cli(data_dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(bin())
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .expect("run flowmcp");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).trim().to_string(),
+        String::from_utf8_lossy(&output.stderr).trim().to_string(),
+    )
+}
+
+/// An admin token for the data dir's key pair, from `flowmcp token admin`.
+pub(crate) async fn admin_token(data_dir: &Path) -> String {
+    let (ok, token, err) = cli(data_dir, &["token", "admin"]).await;
+    assert!(ok, "token admin failed: {err}");
+    token
+}
+
+/// An MCP client (2025-11-25 sessions) sending `Authorization: Bearer <token>`.
+pub(crate) async fn client_with_token(url: &str, token: &str) -> Client {
+    let config =
+        rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(url)
+            .auth_header(token);
+    let transport = StreamableHttpClientTransport::from_config(config);
+    ().serve(transport)
+        .await
+        .expect("MCP initialize over HTTP with a token")
 }
 
 /// Call `tool` with a JSON object of arguments.

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::actions::{ActionOutcome, Ran, entered};
-use super::requests::{InvokeAssistant, MAX_QUERY_BYTES};
+use super::requests::{InvokeAssistant, MAX_QUERY_CHARS};
 use super::trace::{TraceObserver, TraceSink};
 use super::{App, EngineError};
 use crate::assistant::builtins::{self, Builtin};
@@ -120,6 +120,7 @@ impl App {
             .unwrap_or(self.catalog().default_timeout);
         let session = self.session(&caller.channel_id).await?;
         let _turn = session.turn_lock.try_begin(caller.channel_id.as_str())?;
+        let _admitted = self.admit()?;
         let before = session.assistant_state();
         let slot = session.next_slot();
         let mut turn = TurnCtx {
@@ -157,12 +158,18 @@ impl App {
                 seconds: timeout.secs(),
             });
         }
+        let Turn {
+            command_output,
+            traces,
+            ..
+        } = record;
         Ok(AssistantReply::Answered(ActionOutcome {
             text: reply_text,
             success,
-            output_json: record.command_output.into_json(),
+            output_json: command_output.into_json(),
             content: reply.content,
             context_changed,
+            traces,
         }))
     }
 
@@ -354,12 +361,13 @@ impl App {
 }
 
 /// Oversized, empty or control-character input is refused before anything happens.
-fn check_text(text: &str) -> Result<&str, EngineError> {
-    if text.len() > MAX_QUERY_BYTES {
-        return Err(EngineError::TooLarge {
-            what: "command",
-            size: text.len(),
-            limit: MAX_QUERY_BYTES,
+pub(crate) fn check_text(text: &str) -> Result<&str, EngineError> {
+    let chars = text.chars().count();
+    if chars > MAX_QUERY_CHARS {
+        return Err(EngineError::TooLong {
+            field: "command",
+            chars,
+            limit: MAX_QUERY_CHARS,
         });
     }
     if let Some((at, c)) = text
@@ -393,10 +401,12 @@ mod tests {
         let empty = check_text("  ").expect_err("empty");
         assert!(empty.to_string().contains("empty"), "{empty}");
         assert_eq!(empty.status(), 422);
-        let long = "a".repeat(MAX_QUERY_BYTES + 1);
+        let long = "é".repeat(MAX_QUERY_CHARS + 1);
         let too_long = check_text(&long).expect_err("too long");
         assert!(too_long.to_string().contains("too long"), "{too_long}");
-        assert_eq!(too_long.status(), 413);
+        assert_eq!(too_long.status(), 422);
+        // Characters, as JSON Schema's maxLength counts them, not bytes.
+        assert!(check_text(&"é".repeat(MAX_QUERY_CHARS)).is_ok());
         let bell = check_text("show order\u{7}")
             .expect_err("control")
             .to_string();

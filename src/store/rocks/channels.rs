@@ -56,6 +56,19 @@ impl RocksStore {
         Ok(state)
     }
 
+    /// [`crate::store::ConversationStore::set_stream_format`].
+    pub(super) fn replace_stream_format(
+        &self,
+        channel: &ChannelId,
+        format: Option<&str>,
+    ) -> Result<ChannelState, StoreError> {
+        let _guard = self.lock(channel);
+        let mut state = self.load_locked(channel)?;
+        state.stream_format = format.map(str::to_string);
+        self.save_state(channel, &state)?;
+        Ok(state)
+    }
+
     /// [`crate::store::ConversationStore::set_pending`].
     pub(super) fn replace_pending(
         &self,

@@ -156,6 +156,7 @@ impl RocksStore {
             active_conversation: new_id,
             next_conversation_id: next_id,
             pending: None,
+            stream_format: state.stream_format,
         };
         let (closed, opened, encoded) = (
             encode(&closed)?,

@@ -13,13 +13,11 @@ use std::io::Write;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-
 use super::channels::state_in;
 use super::conversations::{has_turns, turns_in};
 use super::db::Order;
 use super::{CF_CHANNELS, CF_CONVERSATIONS, CF_TURNS, Db, DbError, decode, keys};
-use crate::domain::{ChannelId, ConversationSummary, Turn};
+use crate::domain::{ChannelId, ConversationSummary};
 use crate::store::{ChannelState, StoreError};
 
 /// Why an export failed.
@@ -38,18 +36,6 @@ impl From<DbError> for ExportError {
     fn from(e: DbError) -> Self {
         Self::Store(e.into())
     }
-}
-
-/// One line of the export.
-#[derive(Serialize)]
-struct Line<'a> {
-    channel_id: &'a str,
-    conversation_id: u64,
-    topic: &'a str,
-    summary: &'a str,
-    created_at: u64,
-    updated_at: u64,
-    turns: &'a [Turn],
 }
 
 /// Write every conversation of the data dir at `data_dir` (its RocksDB is `<data-dir>/db`),
@@ -118,17 +104,7 @@ pub fn export_db(
         }
         let summary: ConversationSummary = decode(key, value)?;
         let turns = turns_in(&snapshot, &channel, conversation_id)?;
-        let line = Line {
-            channel_id: channel.as_str(),
-            conversation_id,
-            topic: &summary.topic,
-            summary: &summary.summary,
-            created_at: summary.created_at,
-            updated_at: summary.updated_at,
-            turns: &turns,
-        };
-        serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::from)?;
-        out.write_all(b"\n")?;
+        crate::store::write_export_line(out, &channel, &summary, &turns)?;
         count += 1;
         Ok::<_, ExportError>(ControlFlow::Continue(()))
     })?;

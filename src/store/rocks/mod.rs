@@ -5,6 +5,7 @@
 //! - `keys`: the key codec, the only code that knows the layout;
 //! - `channels`: each channel's state (active conversation, pending clarification);
 //! - `conversations`: conversation summaries and turns, the turn write of the hot path;
+//! - `tokens`: the [`crate::store::TokenStore`] (token records, revocations, spent refreshes);
 //! - [`export`]: JSONL export of every conversation, from a snapshot.
 //!
 //! Appending a turn writes one new key (plus the conversation's `updated_at`, in the same
@@ -16,6 +17,7 @@ mod conversations;
 mod db;
 pub mod export;
 mod keys;
+mod tokens;
 
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -33,9 +35,11 @@ use crate::domain::{ChannelId, ConversationSummary, Feedback, Turn};
 pub const CF_CHANNELS: &str = "channels";
 pub const CF_CONVERSATIONS: &str = "conversations";
 pub const CF_TURNS: &str = "turns";
+/// Column family of token records, revocations and spent refresh tokens.
+pub const CF_TOKENS: &str = "tokens";
 
 /// The column families [`RocksStore`] needs; [`Db::open`] creates the missing ones.
-pub const COLUMN_FAMILIES: &[&str] = &[CF_CHANNELS, CF_CONVERSATIONS, CF_TURNS];
+pub const COLUMN_FAMILIES: &[&str] = &[CF_CHANNELS, CF_CONVERSATIONS, CF_TURNS, CF_TOKENS];
 
 /// How many locks the channels share. Two channels hashing to the same stripe only wait for
 /// each other's (microsecond) store writes, never for a turn.
@@ -46,6 +50,8 @@ const LOCK_STRIPES: usize = 64;
 pub struct RocksStore {
     db: Db,
     locks: Arc<[Mutex<()>]>,
+    /// Serialises the token store's read-modify-write changes.
+    token_lock: Arc<Mutex<()>>,
 }
 
 impl RocksStore {
@@ -54,6 +60,7 @@ impl RocksStore {
         Self {
             db,
             locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
+            token_lock: Arc::default(),
         }
     }
 
@@ -195,6 +202,30 @@ impl ConversationStore for RocksStore {
 
     fn sync(&self) -> Result<(), StoreError> {
         Ok(self.db.sync()?)
+    }
+
+    fn channel_exists(&self, channel: &ChannelId) -> Result<bool, StoreError> {
+        Ok(self.state(channel)?.is_some())
+    }
+
+    fn set_stream_format(
+        &self,
+        channel: &ChannelId,
+        format: Option<&str>,
+    ) -> Result<ChannelState, StoreError> {
+        self.replace_stream_format(channel, format)
+    }
+
+    fn export(
+        &self,
+        channel: Option<&ChannelId>,
+        out: &mut dyn std::io::Write,
+    ) -> Result<usize, StoreError> {
+        export::export_db(&self.db, channel, out).map_err(|e| match e {
+            export::ExportError::Store(e) => e,
+            export::ExportError::Write(e) => StoreError::Write(e),
+            other => StoreError::Internal(other.to_string()),
+        })
     }
 }
 
