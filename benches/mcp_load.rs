@@ -36,19 +36,17 @@
 #![allow(clippy::print_stdout)] // a bench reports on stdout
 
 use std::{
-    collections::VecDeque,
     io::Read as _,
     net::SocketAddr,
-    path::{Path, PathBuf},
-    process::{ExitCode, Stdio},
-    sync::{Arc, LazyLock, Mutex},
+    path::Path,
+    process::ExitCode,
+    sync::{Arc, LazyLock},
     time::{Duration, Instant},
 };
 
 use anyhow::{Context as _, anyhow, bail};
 use axum::serve::ListenerExt as _;
 use bytes::Bytes;
-use clap::Parser as _;
 use http_body_util::{BodyExt as _, Full};
 use hyper::{Request, StatusCode, client::conn::http1, header::HeaderValue};
 use hyper_util::rt::TokioIo;
@@ -64,17 +62,14 @@ use rmcp::{
     },
 };
 use serde::Deserialize;
-use tokio::{
-    io::{AsyncBufReadExt as _, BufReader},
-    net::TcpStream,
-    process::{Child, ChildStdin, Command},
-    task::JoinHandle,
-};
+use tokio::{net::TcpStream, process::Command, task::JoinHandle};
+
+#[path = "support/server.rs"]
+mod server;
+use server::{READY_MARKER, ServerProc, flowmcp_bin};
 
 /// Name of this bench target; a positional filter given to `cargo bench` must match it.
 const BENCH_NAME: &str = "mcp_load";
-/// The line both servers print on stderr once they accept connections.
-const READY_MARKER: &str = "listening on http://";
 /// The ceiling's only tool.
 const NOOP_TOOL: &str = "noop";
 const SESSION_PROTOCOL: &str = "2025-11-25";
@@ -85,19 +80,12 @@ const PERFORM_ACTION_ARGS: &str =
     r##"{"command_name":"get_order_details","parameters":{"order_id":"#W2611340"}}"##;
 const CALCULATE_ARGS: &str = r##"{"expression":"(17 + 25) * 3"}"##;
 /// Bounds that keep a stuck server from hanging the bench.
-const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// stderr lines of a server kept for the error message if it misbehaves.
-const LOG_TAIL_LINES: usize = 40;
 
 fn main() -> ExitCode {
-    let args = match Args::try_parse() {
+    let args: Args = match server::args_or_exit() {
         Ok(args) => args,
-        Err(err) => {
-            // --help and --version land here too, with exit code 0.
-            let _ = err.print();
-            return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
-        }
+        Err(code) => return code,
     };
     // reqwest is built without a rustls crypto provider of its own (see src/exec/http.rs).
     #[allow(deprecated)]
@@ -366,140 +354,11 @@ fn serve_ceiling() -> anyhow::Result<()> {
 // Server processes seen from the bench.
 // ---------------------------------------------------------------------------------------------
 
-struct ServerProc {
-    label: &'static str,
-    addr: SocketAddr,
-    child: Child,
-    /// Held open so the ceiling child notices when we are gone (see `serve_ceiling`).
-    stdin: Option<ChildStdin>,
-    tail: Arc<Mutex<VecDeque<String>>>,
-    /// Deleted on drop, after the child is dead.
-    _data_dir: Option<tempfile::TempDir>,
-}
-
-impl ServerProc {
-    async fn spawn(
-        label: &'static str,
-        mut cmd: Command,
-        data_dir: Option<tempfile::TempDir>,
-    ) -> anyhow::Result<Self> {
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = cmd.spawn().with_context(|| format!("start {label}"))?;
-        let stdin = child.stdin.take();
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let tail = Arc::new(Mutex::new(VecDeque::new()));
-        let mut lines = BufReader::new(stderr).lines();
-
-        let ready = tokio::time::timeout(READY_TIMEOUT, async {
-            while let Some(line) = lines.next_line().await? {
-                push_tail(&tail, &line);
-                if let Some(addr) = parse_ready_line(&line) {
-                    return Ok(Some(addr));
-                }
-            }
-            anyhow::Ok(None)
-        })
-        .await;
-        let addr = match ready {
-            Ok(Ok(Some(addr))) => addr,
-            Ok(Ok(None)) => bail!(
-                "{label} exited before printing `{READY_MARKER}ADDR`; its stderr:\n{}",
-                tail_text(&tail)
-            ),
-            Ok(Err(err)) => return Err(err.context(format!("reading {label} stderr"))),
-            Err(_) => bail!(
-                "{label} not ready after {READY_TIMEOUT:?}; its stderr:\n{}",
-                tail_text(&tail)
-            ),
-        };
-        // Keep draining stderr so a chatty server never blocks on a full pipe.
-        let drain_tail = Arc::clone(&tail);
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = lines.next_line().await {
-                push_tail(&drain_tail, &line);
-            }
-        });
-        Ok(Self {
-            label,
-            addr,
-            child,
-            stdin,
-            tail,
-            _data_dir: data_dir,
-        })
-    }
-
-    /// Error unless the process is still running; used to blame a dead server, not the client.
-    fn check_alive(&mut self) -> anyhow::Result<()> {
-        if let Some(status) = self.child.try_wait()? {
-            bail!(
-                "{} exited ({status}); its stderr:\n{}",
-                self.label,
-                tail_text(&self.tail)
-            );
-        }
-        Ok(())
-    }
-
-    async fn stop(mut self) {
-        drop(self.stdin.take());
-        // The ceiling exits on stdin EOF; flowmcp is simply killed (its data dir is temporary).
-        if tokio::time::timeout(Duration::from_secs(2), self.child.wait())
-            .await
-            .is_err()
-        {
-            let _ = self.child.kill().await;
-        }
-    }
-}
-
-fn push_tail(tail: &Mutex<VecDeque<String>>, line: &str) {
-    let mut tail = tail.lock().expect("tail lock");
-    if tail.len() == LOG_TAIL_LINES {
-        tail.pop_front();
-    }
-    tail.push_back(line.to_owned());
-}
-
-fn tail_text(tail: &Mutex<VecDeque<String>>) -> String {
-    let tail = tail.lock().expect("tail lock");
-    tail.iter()
-        .map(|l| format!("    {l}\n"))
-        .collect::<String>()
-}
-
-/// Finds `listening on http://ADDR` anywhere in the line, tolerating log prefixes and
-/// colour codes around it.
-fn parse_ready_line(line: &str) -> Option<SocketAddr> {
-    let rest = &line[line.find(READY_MARKER)? + READY_MARKER.len()..];
-    let end = rest
-        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '[' | ']')))
-        .unwrap_or(rest.len());
-    rest[..end].parse().ok()
-}
-
 async fn start_ceiling() -> anyhow::Result<ServerProc> {
     let exe = std::env::current_exe().context("locate the bench executable")?;
     let mut cmd = Command::new(exe);
     cmd.arg("--serve-ceiling");
     ServerProc::spawn("ceiling", cmd, None).await
-}
-
-/// `$FLOWMCP_BIN`, else the `flowmcp` in the profile directory this bench was built into
-/// (`target/release/deps/mcp_load-*` → `target/release/flowmcp`), which also honours a custom
-/// `CARGO_TARGET_DIR`.
-fn flowmcp_bin() -> PathBuf {
-    if let Some(bin) = std::env::var_os("FLOWMCP_BIN").filter(|b| !b.is_empty()) {
-        return PathBuf::from(bin);
-    }
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.parent()?.join("flowmcp")))
-        .filter(|p| p.exists())
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/flowmcp"))
 }
 
 async fn start_flowmcp(bin: &Path) -> anyhow::Result<ServerProc> {

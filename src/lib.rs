@@ -12,7 +12,7 @@
 //!                     built-in commands, the assistant's wording
 //! auth/               RS256 tokens: the key pair, minting, verifying, refresh, revocation
 //! workflow/           folder format: source files → loader → Catalog; schema + validation
-//! exec/               executors (builtin, exec, template)
+//! exec/               executors (builtin, exec, http, template)
 //! session/            live channels in memory, the turn lock
 //! store/              ConversationStore: its contract, RocksDB and in-memory implementations
 //! mcp/                ServerHandler generated from the Catalog; stdio and streamable HTTP

@@ -273,8 +273,9 @@ impl Tokens {
         Ok(principal)
     }
 
-    /// The full check of a token not seen before.
-    fn check(&self, token: &str) -> Result<Principal, AuthError> {
+    /// The full check of a token not seen before (signature and claims; no cache, no
+    /// revocation): what [`Self::verify`] costs on a token's first request.
+    pub fn check(&self, token: &str) -> Result<Principal, AuthError> {
         let claims = match self.verification {
             Verification::Signed => {
                 jsonwebtoken::decode::<Claims>(token, &self.keys.decoding, &self.validation)
