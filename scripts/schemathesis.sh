@@ -9,13 +9,17 @@
 #
 # Schemathesis (PyPI) is installed into target/python-venv on first use (override:
 # PYTHON_VENV). FLOWMCP_BIN picks the binary (default target/debug/flowmcp);
-# SCHEMATHESIS_EXAMPLES the examples per operation (default 40).
+# SCHEMATHESIS_EXAMPLES the examples per operation (default 40); SCHEMATHESIS_SEED the seed
+# (default a fixed one, so that a CI run can be replayed; "random" for a new one each run).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin=${FLOWMCP_BIN:-$root/target/debug/flowmcp}
 venv=${PYTHON_VENV:-$root/target/python-venv}
 examples=${SCHEMATHESIS_EXAMPLES:-40}
+seed=${SCHEMATHESIS_SEED:-20261207}
+seed_args=()
+[[ $seed == random ]] || seed_args=(--seed "$seed")
 # shellcheck source=lib/serve.sh
 source "$root/scripts/lib/serve.sh"
 
@@ -43,7 +47,8 @@ run() {
     shift
     "$venv/bin/st" run "$base/openapi.json" --url "$base" --checks all \
         --max-examples "$examples" --header "Authorization: Bearer $token" \
-        --suppress-health-check all --generation-database none --no-color "$@"
+        --suppress-health-check all --generation-database none --no-color \
+        "${seed_args[@]}" "$@"
 }
 
 status=0

@@ -944,11 +944,40 @@ async fn what_a_client_reads_first_jwks_metadata_and_openapi() {
         body("/initialize")["oneOf"].as_array().map(Vec::len),
         Some(3)
     );
-    let names = &body("/perform_action")["properties"]["action"]["properties"]["command_name"];
-    assert!(
-        names["enum"]
-            .as_array()
-            .is_some_and(|n| n.contains(&json!("calculate")))
+    // An action is one branch per command: a body the schema admits names a command and
+    // carries the parameters it needs; optional ones may be null, as the engine takes them.
+    let actions = body("/perform_action")["properties"]["action"]["oneOf"].clone();
+    let actions = actions.as_array().expect("one branch per command");
+    let branch = |name: &str| {
+        actions
+            .iter()
+            .find(|b| b["properties"]["command_name"]["const"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no branch for {name}"))
+    };
+    let calculate = branch("calculate");
+    assert_eq!(calculate["required"], json!(["command_name", "parameters"]));
+    assert_eq!(
+        calculate["properties"]["parameters"]["required"],
+        json!(["expression"])
+    );
+    let listing = branch("list_all_product_types");
+    assert_eq!(listing["required"], json!(["command_name"]));
+    assert_eq!(
+        listing["properties"]["parameters"]["type"],
+        json!(["object", "null"])
+    );
+    let address = branch("modify_user_address")["properties"]["parameters"].clone();
+    assert_eq!(
+        address["properties"]["address2"]["type"],
+        json!(["string", "null"])
+    );
+    assert_eq!(address["properties"]["city"]["type"], "string");
+    let startup = body("/initialize")["properties"]["startup_action"]["oneOf"].clone();
+    assert_eq!(
+        startup.as_array().map(Vec::len),
+        Some(actions.len() + 1),
+        "every command, or null"
     );
     let days = &body("/admin/generate_mcp_token")["properties"]["expires_days"];
     assert_eq!(days["maximum"], 90);

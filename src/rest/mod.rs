@@ -76,24 +76,32 @@ impl RestState {
 struct ApiDoc;
 
 /// The body each path parses, as the schema of its parser: what `/openapi.json` documents.
-/// An action's `command_name` is one of the workflow's commands, as in MCP's `perform_action`.
+/// An action is documented as one branch per workflow command, each with that command's
+/// parameter schema, so a body the schema admits names a command and the parameters it needs.
 fn request_bodies(app: &App) -> Vec<(&'static str, Map<String, Value>)> {
     use crate::app::requests::input_schema;
     use api::{
         ActivateBody, FeedbackBody, GenerateTokenBody, InitializeBody, InvokeBody,
         PerformActionBody, RevokeBody,
     };
-    let names: Vec<&str> = app.catalog().commands.keys().map(String::as_str).collect();
-    let with_commands = |schema: Map<String, Value>, field: &str| {
-        let mut schema = Value::Object(schema);
-        let pointer = format!("/properties/{field}/properties/command_name");
-        if let Some(Value::Object(name)) = schema.pointer_mut(&pointer) {
-            name.insert("enum".into(), json!(names));
+    let actions = action_branches(app.catalog());
+    let with_commands = |mut schema: Map<String, Value>, field: &str| {
+        if let Some(Value::Object(property)) = schema
+            .get_mut("properties")
+            .and_then(|properties| properties.get_mut(field))
+        {
+            let nullable = property
+                .get("type")
+                .and_then(Value::as_array)
+                .is_some_and(|types| types.contains(&json!("null")));
+            let mut branches = actions.clone();
+            if nullable {
+                branches.push(json!({"type": "null"}));
+            }
+            property.retain(|key, _| key == "description");
+            property.insert("oneOf".into(), Value::Array(branches));
         }
-        match schema {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        }
+        schema
     };
     vec![
         (
@@ -115,6 +123,63 @@ fn request_bodies(app: &App) -> Vec<(&'static str, Map<String, Value>)> {
         ),
         ("/admin/revoke_token", input_schema::<RevokeBody>()),
     ]
+}
+
+/// One schema per workflow command: `command_name` fixed to it, `parameters` its own schema
+/// (required when the command has a required parameter).
+fn action_branches(catalog: &crate::workflow::Catalog) -> Vec<Value> {
+    catalog
+        .commands
+        .values()
+        .map(|command| {
+            let mut parameters = (*command.input_schema).clone();
+            parameters.remove("$schema");
+            let required_params: Vec<Value> = parameters
+                .get("required")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            // The engine takes null for an optional parameter as "not given".
+            if let Some(Value::Object(properties)) = parameters.get_mut("properties") {
+                for (name, property) in properties.iter_mut() {
+                    if !required_params.contains(&json!(name)) {
+                        allow_null(property);
+                    }
+                }
+            }
+            let needs_parameters = !required_params.is_empty();
+            let mut required = vec![json!("command_name")];
+            if needs_parameters {
+                required.push(json!("parameters"));
+            } else {
+                parameters.insert("type".into(), json!(["object", "null"]));
+                parameters.insert("default".into(), json!({}));
+            }
+            json!({
+                "type": "object",
+                "title": command.name,
+                "properties": {
+                    "command_name": {"const": command.name},
+                    "parameters": parameters,
+                },
+                "required": required,
+                "additionalProperties": false,
+            })
+        })
+        .collect()
+}
+
+/// Widens a property's schema to admit null.
+fn allow_null(property: &mut Value) {
+    let Value::Object(property) = property else {
+        return;
+    };
+    if let Some(ty) = property.get("type").cloned() {
+        property.insert("type".into(), json!([ty, "null"]));
+    }
+    if let Some(Value::Array(values)) = property.get_mut("enum") {
+        values.push(Value::Null);
+    }
 }
 
 /// The REST API, its OpenAPI document included.
