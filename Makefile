@@ -52,5 +52,7 @@ bench:
 	$(CARGO) build --release
 	$(CARGO) bench --bench store_turns
 	$(CARGO) bench --bench mcp_load
+	$(CARGO) bench --bench rest_load
+	$(CARGO) bench --bench token_verify
 	$(CARGO) bench --bench assistant_accuracy
 	$(CARGO) bench --bench assistant_latency
