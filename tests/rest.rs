@@ -294,6 +294,33 @@ async fn initialize_runs_a_startup_and_guards_channels_in_use() {
         assert!(refused.detail().starts_with(field), "{}", refused.body);
     }
 
+    // A startup action that cannot run is refused before anything exists: the channel is
+    // still free afterwards, so the same client can simply try again.
+    for (action, status, needle) in [
+        (json!({"command_name": "calculat"}), 404, "calculate"),
+        (
+            json!({"command_name": "calculate", "parameters": {}}),
+            422,
+            "expression",
+        ),
+    ] {
+        let body = json!({"channel_id": "dave", "user_id": "d", "startup_action": action,
+                          "stream_format": "sse"});
+        let refused = post(&server, "/initialize", None, body).await;
+        assert_eq!(refused.status, status, "{}", refused.body);
+        assert!(refused.detail().contains(needle), "{}", refused.body);
+    }
+    let retried = post(
+        &server,
+        "/initialize",
+        None,
+        json!({"channel_id": "dave", "user_id": "d",
+               "startup_action": {"command_name": "calculate",
+                                  "parameters": {"expression": "2+2"}}}),
+    )
+    .await;
+    assert_eq!(retried.status, 200, "{}", retried.body);
+
     // bob is in use: only bob's own token (or an admin's) may initialize it again.
     let stranger = post(&server, "/initialize", None, json!({"channel_id": "bob"})).await;
     assert_eq!(stranger.status, 403, "{}", stranger.body);

@@ -44,23 +44,8 @@ impl App {
         observer: Option<TraceObserver>,
     ) -> Result<ActionOutcome, EngineError> {
         let catalog = self.catalog();
-        let Some(command) = catalog.command(&request.command_name) else {
-            return Err(EngineError::UnknownCommand {
-                name: request.command_name.chars().take(80).collect(),
-                suggestion: closest_name(
-                    &request.command_name,
-                    catalog.commands.keys().map(String::as_str),
-                ),
-            });
-        };
+        let (command, params) = self.resolve(&request)?;
         let timeout = request.timeout_seconds.unwrap_or(catalog.default_timeout);
-        let params =
-            validate::validate_params(command, Some(&request.parameters)).map_err(|errors| {
-                EngineError::InvalidParams {
-                    command: command.name.clone(),
-                    errors,
-                }
-            })?;
 
         let _admitted = self.admit()?;
         let session = self.session(&caller.channel_id).await?;
@@ -113,6 +98,38 @@ impl App {
             context_changed,
             traces,
         })
+    }
+
+    /// What [`Self::perform_action`] refuses before it touches anything: an unknown command
+    /// (404) or parameters it does not accept (422). For callers that must refuse a bad action
+    /// before their own side effects (`/initialize` with a `startup_action`).
+    pub fn check_action(&self, request: &PerformAction) -> Result<(), EngineError> {
+        self.resolve(request).map(|_| ())
+    }
+
+    /// The request's command and its validated parameters.
+    fn resolve(
+        &self,
+        request: &PerformAction,
+    ) -> Result<(&Arc<Command>, Map<String, Value>), EngineError> {
+        let catalog = self.catalog();
+        let Some(command) = catalog.command(&request.command_name) else {
+            return Err(EngineError::UnknownCommand {
+                name: request.command_name.chars().take(80).collect(),
+                suggestion: closest_name(
+                    &request.command_name,
+                    catalog.commands.keys().map(String::as_str),
+                ),
+            });
+        };
+        let params =
+            validate::validate_params(command, Some(&request.parameters)).map_err(|errors| {
+                EngineError::InvalidParams {
+                    command: command.name.clone(),
+                    errors,
+                }
+            })?;
+        Ok((command, params))
     }
 
     /// A command run as its own tool: [`Self::perform_action`], but only where the channel's

@@ -95,6 +95,16 @@ pub(super) async fn initialize(
             EngineError::BadRequest("a startup command or action needs user_id".into()).into(),
         );
     }
+    // A startup action that cannot run is refused before the channel, its stream format or
+    // its tokens exist: otherwise the channel would be "in use" by tokens nobody received.
+    let startup_action = body.startup_action.map(|action| PerformAction {
+        command_name: action.command_name,
+        parameters: action.parameters,
+        timeout_seconds: None,
+    });
+    if let Some(action) = &startup_action {
+        state.app.check_action(action)?;
+    }
     // A channel in use is re-initialized only by whoever already holds it (or an admin).
     if state.app.channel_exists(&channel).await? {
         let holder = match Gate::bearer(&headers) {
@@ -121,8 +131,7 @@ pub(super) async fn initialize(
         .pair(&channel, user.as_deref())
         .map_err(|e| state.refuse(e))?;
     let caller = Caller::new(channel, user);
-    let startup_output =
-        startup(&state, &caller, body.startup_command, body.startup_action).await?;
+    let startup_output = startup(&state, &caller, body.startup_command, startup_action).await?;
     Ok(Json(pair_response(pair, startup_output)))
 }
 
@@ -131,7 +140,7 @@ async fn startup(
     state: &RestState,
     caller: &Caller,
     command: Option<String>,
-    action: Option<super::api::ActionSpec>,
+    action: Option<PerformAction>,
 ) -> Result<Option<serde_json::Value>, ApiError> {
     let outcome = if let Some(command) = command {
         let words = if command.starts_with('/') {
@@ -152,12 +161,7 @@ async fn startup(
             AssistantReply::InputRequired => return Ok(None),
         }
     } else if let Some(action) = action {
-        let request = PerformAction {
-            command_name: action.command_name,
-            parameters: action.parameters,
-            timeout_seconds: None,
-        };
-        state.app.perform_action(caller, request, None).await?
+        state.app.perform_action(caller, action, None).await?
     } else {
         return Ok(None);
     };
