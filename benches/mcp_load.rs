@@ -36,7 +36,6 @@
 #![allow(clippy::print_stdout)] // a bench reports on stdout
 
 use std::{
-    io::Read as _,
     net::SocketAddr,
     path::Path,
     process::ExitCode,
@@ -45,7 +44,6 @@ use std::{
 };
 
 use anyhow::{Context as _, anyhow, bail};
-use axum::serve::ListenerExt as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::{Request, StatusCode, client::conn::http1, header::HeaderValue};
@@ -66,7 +64,7 @@ use tokio::{net::TcpStream, process::Command, task::JoinHandle};
 
 #[path = "support/server.rs"]
 mod server;
-use server::{READY_MARKER, ServerProc, flowmcp_bin};
+use server::{ServerProc, flowmcp_bin, start_ceiling};
 
 /// Name of this bench target; a positional filter given to `cargo bench` must match it.
 const BENCH_NAME: &str = "mcp_load";
@@ -320,46 +318,20 @@ impl ServerHandler for NoopServer {
 }
 
 fn serve_ceiling() -> anyhow::Result<()> {
-    // The parent holds our stdin open; EOF means it is gone, so exit rather than linger
-    // as an orphan holding a port (covers a parent that panics or is killed).
-    std::thread::spawn(|| {
-        let mut sink = Vec::new();
-        let _ = std::io::stdin().read_to_end(&mut sink);
-        std::process::exit(0);
-    });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
+    server::serve_ceiling(|| {
         let config = StreamableHttpServerConfig::default().with_legacy_session_mode(true);
         let service = StreamableHttpService::new(
             || Ok(NoopServer),
             Arc::new(LocalSessionManager::default()),
             config,
         );
-        let router = axum::Router::new().nest_service("/mcp", service);
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
-        let addr = listener.local_addr()?;
-        // Without TCP_NODELAY, Nagle + delayed ACK stall the small SSE writes by ~40 ms.
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        eprintln!("{READY_MARKER}{addr}");
-        axum::serve(listener, router).await?;
-        anyhow::Ok(())
+        axum::Router::new().nest_service("/mcp", service)
     })
 }
 
 // ---------------------------------------------------------------------------------------------
 // Server processes seen from the bench.
 // ---------------------------------------------------------------------------------------------
-
-async fn start_ceiling() -> anyhow::Result<ServerProc> {
-    let exe = std::env::current_exe().context("locate the bench executable")?;
-    let mut cmd = Command::new(exe);
-    cmd.arg("--serve-ceiling");
-    ServerProc::spawn("ceiling", cmd, None).await
-}
 
 async fn start_flowmcp(bin: &Path) -> anyhow::Result<ServerProc> {
     let data_dir = tempfile::Builder::new()

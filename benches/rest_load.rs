@@ -23,7 +23,6 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow, bail};
-use axum::serve::ListenerExt as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::client::conn::http1;
@@ -34,7 +33,7 @@ use tokio::process::Command;
 
 #[path = "support/server.rs"]
 mod server;
-use server::{READY_MARKER, ServerProc, flowmcp_bin};
+use server::{ServerProc, flowmcp_bin, start_ceiling};
 
 const BODY: &str =
     r#"{"action":{"command_name":"calculate","parameters":{"expression":"(17 + 25) * 3"}}}"#;
@@ -138,45 +137,23 @@ fn main() -> ExitCode {
 
 /// The ceiling: one route, the body parsed as JSON, a fixed answer.
 fn serve_ceiling() -> anyhow::Result<()> {
-    // The parent holds our stdin open; EOF means it is gone, so exit rather than linger.
-    std::thread::spawn(|| {
-        let mut sink = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
-        std::process::exit(0);
-    });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
+    server::serve_ceiling(|| {
         let answer =
             serde_json::json!({"command_responses": [{"response": "(17 + 25) * 3 = 126"}]});
-        let router = axum::Router::new().route(
+        axum::Router::new().route(
             "/perform_action",
             axum::routing::post(move |axum::Json(_body): axum::Json<serde_json::Value>| {
                 let answer = answer.clone();
                 async move { axum::Json(answer) }
             }),
-        );
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
-        let addr = listener.local_addr()?;
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        eprintln!("{READY_MARKER}{addr}");
-        axum::serve(listener, router).await?;
-        anyhow::Ok(())
+        )
     })
 }
 
 /// A server of `target`, and the tokens its connections use in turn (none without auth).
 async fn start(target: Target, channels: usize) -> anyhow::Result<(ServerProc, Vec<String>)> {
     let auth = match target {
-        Target::Ceiling => {
-            let exe = std::env::current_exe().context("locate the bench executable")?;
-            let mut cmd = Command::new(exe);
-            cmd.arg("--serve-ceiling");
-            return Ok((ServerProc::spawn("ceiling", cmd, None).await?, Vec::new()));
-        }
+        Target::Ceiling => return Ok((start_ceiling().await?, Vec::new())),
         Target::Secure => "secure",
         Target::None => "none",
     };

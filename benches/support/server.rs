@@ -157,3 +157,39 @@ pub(crate) fn flowmcp_bin() -> PathBuf {
         .filter(|p| p.exists())
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/flowmcp"))
 }
+
+/// Serve the router `make` builds on 127.0.0.1:0 as a ceiling process: the ready line on
+/// stderr, `TCP_NODELAY` on accepted sockets (as flowmcp sets it), and an exit when stdin
+/// closes — the parent holds it open, so a parent that panics or is killed leaves no orphan
+/// holding a port.
+pub(crate) fn serve_ceiling(make: impl FnOnce() -> axum::Router) -> anyhow::Result<()> {
+    use axum::serve::ListenerExt as _;
+    std::thread::spawn(|| {
+        let mut sink = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
+        std::process::exit(0);
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let router = make();
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        // Without TCP_NODELAY, Nagle + delayed ACK stall small writes by ~40 ms.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        eprintln!("{READY_MARKER}{addr}");
+        axum::serve(listener, router).await?;
+        anyhow::Ok(())
+    })
+}
+
+/// Start this bench's own executable as the ceiling (`--serve-ceiling`).
+pub(crate) async fn start_ceiling() -> anyhow::Result<ServerProc> {
+    let exe = std::env::current_exe().context("locate the bench executable")?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("--serve-ceiling");
+    ServerProc::spawn("ceiling", cmd, None).await
+}

@@ -14,13 +14,13 @@ use tokio_stream::wrappers::ReceiverStream;
 use super::RestState;
 use super::api::{
     Detail, GenerateTokenBody, MAX_LABEL_CHARS, MAX_REASON_CHARS, RevokeBody, TokenResponse,
-    check_label,
+    channel_and_user, check_label,
 };
 use super::body::JsonBody;
 use super::error::ApiError;
 use crate::app::EngineError;
 use crate::auth::{AuthError, Tokens};
-use crate::domain::{ChannelId, TokenRecord, parse_user_id};
+use crate::domain::TokenRecord;
 
 fn tokens(state: &RestState) -> Result<std::sync::Arc<Tokens>, ApiError> {
     state.gate.tokens().cloned().ok_or_else(|| {
@@ -59,14 +59,7 @@ pub(super) async fn generate_mcp_token(
 ) -> Result<Json<TokenResponse>, ApiError> {
     let tokens = tokens(&state)?;
     state.admin(&headers)?;
-    let channel = ChannelId::parse(&body.channel_id)
-        .map_err(|e| EngineError::invalid("channel_id", e.to_string()))?;
-    let user = body
-        .user_id
-        .as_deref()
-        .map(parse_user_id)
-        .transpose()
-        .map_err(|e| EngineError::invalid("user_id", e.to_string()))?;
+    let (channel, user) = channel_and_user(&body.channel_id, body.user_id.as_deref())?;
     check_label("name", body.name.as_deref(), 1..=MAX_LABEL_CHARS, true)?;
     if !(1..=state.max_token_days).contains(&body.expires_days) {
         return Err(EngineError::invalid(

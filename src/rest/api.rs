@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use crate::app::requests::{
     self, InvokeAssistant, MAX_FEEDBACK_CHARS, MAX_QUERY_CHARS, Request, TEXT_PATTERN,
 };
-use crate::domain::{MAX_CHANNEL_ID_LEN, MAX_USER_ID_LEN, Timeout};
+use crate::domain::{ChannelId, MAX_CHANNEL_ID_LEN, MAX_USER_ID_LEN, Timeout, parse_user_id};
 
 /// How a channel's streamed turns are framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -60,6 +60,32 @@ pub struct ActionSpec {
 
 fn empty_object() -> Value {
     Value::Object(Map::new())
+}
+
+impl ActionSpec {
+    /// The engine's request for this action.
+    pub fn into_request(self, timeout_seconds: Option<Timeout>) -> requests::PerformAction {
+        requests::PerformAction {
+            command_name: self.command_name,
+            parameters: self.parameters,
+            timeout_seconds,
+        }
+    }
+}
+
+/// A body's `channel_id` and optional `user_id`, each refused (422) by its own name.
+pub fn channel_and_user(
+    channel_id: &str,
+    user_id: Option<&str>,
+) -> Result<(ChannelId, Option<String>), crate::app::EngineError> {
+    use crate::app::EngineError;
+    let channel = ChannelId::parse(channel_id)
+        .map_err(|e| EngineError::invalid("channel_id", e.to_string()))?;
+    let user = user_id
+        .map(parse_user_id)
+        .transpose()
+        .map_err(|e| EngineError::invalid("user_id", e.to_string()))?;
+    Ok((channel, user))
 }
 
 /// `POST /initialize`.
@@ -215,11 +241,7 @@ impl Request for PerformActionBody {
 
 impl PerformActionBody {
     pub fn into_request(self) -> requests::PerformAction {
-        requests::PerformAction {
-            command_name: self.action.command_name,
-            parameters: self.action.parameters,
-            timeout_seconds: self.timeout_seconds,
-        }
+        self.action.into_request(self.timeout_seconds)
     }
 }
 

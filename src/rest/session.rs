@@ -6,14 +6,14 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 
 use super::RestState;
-use super::api::{Detail, InitializeBody, TokenResponse};
+use super::api::{Detail, InitializeBody, TokenResponse, channel_and_user};
 use super::body::JsonBody;
 use super::error::ApiError;
 use crate::app::requests::{InvokeAssistant, PerformAction};
 use crate::app::{AssistantReply, EngineError};
 use crate::auth::tokens::{ACCESS_SECONDS, TokenPair};
 use crate::auth::{AuthError, Gate};
-use crate::domain::{Caller, ChannelId, TokenType, parse_user_id};
+use crate::domain::{Caller, TokenType};
 
 fn tokens_off() -> ApiError {
     ApiError::NotFound("token authentication is off (--auth none): no tokens to hand out".into())
@@ -71,14 +71,7 @@ pub(super) async fn initialize(
     let Gate::Tokens(tokens) = &state.gate else {
         return Err(tokens_off());
     };
-    let channel = ChannelId::parse(&body.channel_id)
-        .map_err(|e| EngineError::invalid("channel_id", e.to_string()))?;
-    let user = body
-        .user_id
-        .as_deref()
-        .map(parse_user_id)
-        .transpose()
-        .map_err(|e| EngineError::invalid("user_id", e.to_string()))?;
+    let (channel, user) = channel_and_user(&body.channel_id, body.user_id.as_deref())?;
     if let Some(command) = &body.startup_command
         && command.trim().is_empty()
     {
@@ -97,11 +90,7 @@ pub(super) async fn initialize(
     }
     // A startup action that cannot run is refused before the channel, its stream format or
     // its tokens exist: otherwise the channel would be "in use" by tokens nobody received.
-    let startup_action = body.startup_action.map(|action| PerformAction {
-        command_name: action.command_name,
-        parameters: action.parameters,
-        timeout_seconds: None,
-    });
+    let startup_action = body.startup_action.map(|action| action.into_request(None));
     if let Some(action) = &startup_action {
         state.app.check_action(action)?;
     }
