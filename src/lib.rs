@@ -145,10 +145,11 @@ fn check(dir: Option<std::path::PathBuf>) -> anyhow::Result<ExitCode> {
     match check_workflow(&source) {
         Ok(catalog) => {
             println!(
-                "ok: workflow \"{}\": {} commands, {} prompts, {} contexts",
+                "ok: workflow \"{}\": {} commands, {} prompts, {} resources, {} contexts",
                 catalog.name,
                 catalog.commands.len(),
                 catalog.prompts.len(),
+                catalog.resources.fixed.len() + catalog.resources.templates.len(),
                 catalog.contexts.len()
             );
             Ok(ExitCode::SUCCESS)

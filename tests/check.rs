@@ -259,3 +259,94 @@ fn a_missing_folder_is_a_clear_error() {
     assert!(stderr.contains("/definitely/not/here"), "{stderr}");
     assert!(stderr.contains("no such directory"), "{stderr}");
 }
+
+#[test]
+fn resource_declarations_are_checked_against_the_commands() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    write(d, "workflow.toml", "name = \"res\"\n");
+    let run = "[run]\nkind = \"template\"\nresponse = \"ok\"\n";
+    let id = "[parameters.id]\ntype = \"string\"\n";
+    write(
+        d,
+        "tools/reader.toml",
+        &format!("description = \"x\"\nannotations = {{ read_only = true }}\n{id}{run}"),
+    );
+    write(
+        d,
+        "tools/writer.toml",
+        &format!("description = \"x\"\n{id}{run}"),
+    );
+    write(
+        d,
+        "tools/other.toml",
+        &format!("description = \"x\"\n{run}"),
+    );
+    let res = |name: &str, text: &str| write(d, &format!("resources/{name}.toml"), text);
+    res(
+        "good",
+        "uri_template = \"x://things/{id}\"\n[read]\ncommand = \"reader\"\n",
+    );
+    res("good_file", "uri = \"x://logo\"\nfile = \"logo.png\"\n");
+    std::fs::write(d.join("resources/logo.png"), [0x89, b'P', b'N', b'G']).expect("write");
+    res("no_scheme", "uri = \"just-a-name\"\ntext = \"t\"\n");
+    res("reserved", "uri = \"conversation://9\"\ntext = \"t\"\n");
+    res("both", "uri = \"x://a\"\nuri_template = \"x://b/{id}\"\n");
+    res("missing_file", "uri = \"x://m\"\nfile = \"nowhere.txt\"\n");
+    res("no_mime", "uri = \"x://n\"\nfile = \"data.bin\"\n");
+    std::fs::write(d.join("resources/data.bin"), [0u8, 1, 2]).expect("write");
+    res(
+        "writer_reads",
+        "uri_template = \"x://w/{id}\"\n[read]\ncommand = \"writer\"\n",
+    );
+    res(
+        "bad_variable",
+        "uri_template = \"x://v/{nope}\"\n[read]\ncommand = \"reader\"\n",
+    );
+    res(
+        "bad_changer",
+        "uri_template = \"x://c/{id}\"\n[read]\ncommand = \"reader\"\n\
+         changed_by = [\"other\", \"ghost\"]\n",
+    );
+    res(
+        "unclosed",
+        "uri_template = \"x://u/{id\"\n[read]\ncommand = \"reader\"\n",
+    );
+    res(
+        "z_dup",
+        "name = \"good\"\nuri = \"x://dup\"\ntext = \"t\"\n",
+    );
+
+    let (ok, _, stderr) = check(d);
+    assert!(!ok, "check must fail");
+    let expect = |file: &str, needle: &str| {
+        let path = d.join("resources").join(file);
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.starts_with(&path.display().to_string()) && l.contains(needle)),
+            "expected `{}…{needle}` in:\n{stderr}",
+            path.display()
+        );
+    };
+    expect("no_scheme.toml", "needs a scheme");
+    expect("reserved.toml", "flowmcp's own");
+    expect("both.toml", "exactly one of uri");
+    expect("missing_file.toml", "\"nowhere.txt\" not found");
+    expect("no_mime.toml", "mime_type is needed");
+    expect("writer_reads.toml", "must be annotated read_only = true");
+    expect(
+        "bad_variable.toml",
+        "\"nope\" is not a parameter of \"reader\"",
+    );
+    expect("bad_variable.toml", "does not give");
+    expect("bad_changer.toml", "\"other\" takes no \"id\"");
+    expect("bad_changer.toml", "unknown command \"ghost\"");
+    expect("unclosed.toml", "unclosed");
+    expect("z_dup.toml", "duplicate resource name \"good\"");
+    assert!(!stderr.contains("good.toml:"), "good ones pass: {stderr}");
+    assert!(
+        !stderr.contains("good_file.toml"),
+        "good ones pass: {stderr}"
+    );
+}

@@ -7,6 +7,7 @@ use indexmap::IndexMap;
 use regex::Regex;
 use serde_json::{Map, Value};
 
+use super::resources::Resources;
 use crate::domain::Timeout;
 
 /// The global context: commands declared with `context = "*"` are available everywhere.
@@ -27,6 +28,8 @@ pub struct Catalog {
     pub default_timeout: Timeout,
     /// The workflow's own words for the assistant router (`[assistant]` in workflow.toml).
     pub vocabulary: Vocabulary,
+    /// MCP resources, from `resources/*.toml`.
+    pub resources: Resources,
 }
 
 /// Words a workflow teaches the assistant router, so requests are judged by the workflow's
@@ -261,4 +264,8 @@ pub struct PromptArgument {
     pub name: String,
     pub description: String,
     pub required: bool,
+    /// The values it takes, when only these (offered as completions).
+    pub enum_values: Vec<String>,
+    /// Typical values (offered as completions after the enum).
+    pub examples: Vec<String>,
 }

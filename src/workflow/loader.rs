@@ -129,6 +129,8 @@ pub fn load(source: &WorkflowSource, rules: &LoadRules<'_>) -> Result<Catalog, L
         }
     }
 
+    let resources = super::resources::parse(source, &commands, &mut errors);
+
     if !errors.is_empty() {
         return Err(LoadErrors(errors));
     }
@@ -141,6 +143,7 @@ pub fn load(source: &WorkflowSource, rules: &LoadRules<'_>) -> Result<Catalog, L
         prompts,
         default_timeout: manifest.default_timeout,
         vocabulary: manifest.vocabulary,
+        resources,
     })
 }
 
@@ -1019,6 +1022,11 @@ struct RawPromptArgument {
     #[serde(default)]
     description: String,
     required: Option<bool>,
+    /// Values a client may offer when completing the argument.
+    #[serde(default, rename = "enum")]
+    enum_values: Vec<String>,
+    #[serde(default)]
+    examples: Vec<String>,
 }
 
 fn parse_prompt(file: &SourceFile, errors: &mut Vec<LoadError>) -> Option<Prompt> {
@@ -1065,6 +1073,8 @@ fn parse_prompt(file: &SourceFile, errors: &mut Vec<LoadError>) -> Option<Prompt
             name,
             description: arg.description,
             required: arg.required.unwrap_or(true),
+            enum_values: arg.enum_values,
+            examples: arg.examples,
         })
         .collect();
     for placeholder in super::template::prompt_placeholders(&template) {

@@ -4,11 +4,13 @@
 //! - [`loader`]: parses and validates them into a [`Catalog`], every error with path:line;
 //! - [`schema`] and [`validate`]: one parameter list, two views — the JSON Schema clients see
 //!   and the checks the server enforces;
-//! - [`template`]: `{param}` responses and `{{argument}}` prompts.
+//! - [`template`]: `{param}` responses and `{{argument}}` prompts;
+//! - [`resources`]: `resources/*.toml` — fixed resources and command-read templates.
 
 pub mod catalog;
 pub mod error;
 pub mod loader;
+pub mod resources;
 pub mod schema;
 pub mod source;
 pub mod template;

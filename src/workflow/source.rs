@@ -8,6 +8,7 @@ use super::error::{LoadError, LoadErrors};
 
 static DEMO_TOOLS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/tools");
 static DEMO_PROMPTS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/prompts");
+static DEMO_RESOURCES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/resources");
 static DEMO_MANIFEST: &str = include_str!("../../workflow.toml");
 
 /// The label embedded files are reported under.
@@ -20,6 +21,19 @@ pub struct SourceFile {
     pub text: String,
 }
 
+/// A file a resource declaration points at (`file = "logo.png"`), read as bytes.
+#[derive(Debug, Clone)]
+pub struct DataFile {
+    /// Its name within `resources/`.
+    pub name: String,
+    /// Empty when the file is larger than [`MAX_RESOURCE_BYTES`] (it is not read).
+    pub bytes: Vec<u8>,
+    pub size: u64,
+}
+
+/// Largest file a resource may be: resources are held in memory.
+pub const MAX_RESOURCE_BYTES: u64 = 8 << 20;
+
 /// The raw files of a workflow, read once; the loader turns them into a `Catalog`.
 #[derive(Debug, Clone)]
 pub struct WorkflowSource {
@@ -28,6 +42,10 @@ pub struct WorkflowSource {
     pub manifest: Option<SourceFile>,
     pub tools: Vec<SourceFile>,
     pub prompts: Vec<SourceFile>,
+    /// `resources/*.toml`: the resource declarations.
+    pub resources: Vec<SourceFile>,
+    /// Every other file in `resources/`.
+    pub resource_data: Vec<DataFile>,
 }
 
 impl WorkflowSource {
@@ -55,10 +73,20 @@ impl WorkflowSource {
             }),
             tools: files(&DEMO_TOOLS, "tools", "toml"),
             prompts: files(&DEMO_PROMPTS, "prompts", "md"),
+            resources: files(&DEMO_RESOURCES, "resources", "toml"),
+            resource_data: DEMO_RESOURCES
+                .files()
+                .filter(|f| f.path().extension().is_none_or(|e| e != "toml"))
+                .map(|f| DataFile {
+                    name: f.path().to_string_lossy().into_owned(),
+                    bytes: f.contents().to_vec(),
+                    size: f.contents().len() as u64,
+                })
+                .collect(),
         }
     }
 
-    /// Read `dir/workflow.toml`, `dir/tools/*.toml` and `dir/prompts/*.md`.
+    /// Read `dir/workflow.toml`, `dir/tools/*.toml`, `dir/prompts/*.md` and `dir/resources/`.
     pub fn from_dir(dir: &Path) -> Result<Self, LoadErrors> {
         let fail = |path: &Path, e: std::io::Error| {
             LoadErrors(vec![LoadError::new(path, None, e.to_string())])
@@ -88,11 +116,15 @@ impl WorkflowSource {
             )]));
         }
         let prompts = read_files(&dir.join("prompts"), "md")?;
+        let resources = read_files(&dir.join("resources"), "toml")?;
+        let resource_data = read_data_files(&dir.join("resources"), "toml")?;
         Ok(Self {
             root: Some(dir.to_path_buf()),
             manifest,
             tools,
             prompts,
+            resources,
+            resource_data,
         })
     }
 }
@@ -126,5 +158,55 @@ fn read_files(dir: &Path, ext: &str) -> Result<Vec<SourceFile>, LoadErrors> {
         return Err(LoadErrors(errors));
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+/// Every file directly in `dir` but the `*.skip` ones, as bytes; a missing dir is empty.
+fn read_data_files(dir: &Path, skip: &str) -> Result<Vec<DataFile>, LoadErrors> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(LoadErrors(vec![LoadError::new(dir, None, e.to_string())])),
+    };
+    let mut errors = Vec::new();
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = match entry {
+            Ok(entry) => entry.path(),
+            Err(e) => {
+                errors.push(LoadError::new(dir, None, e.to_string()));
+                continue;
+            }
+        };
+        if path.extension().is_some_and(|e| e == skip) || !path.is_file() {
+            continue;
+        }
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            errors.push(LoadError::new(&path, None, "the file name is not UTF-8"));
+            continue;
+        };
+        let read = std::fs::metadata(&path).and_then(|m| {
+            let size = m.len();
+            // Too large to serve: the declaration that names it says so; nothing is read.
+            let bytes = if size > MAX_RESOURCE_BYTES {
+                Vec::new()
+            } else {
+                std::fs::read(&path)?
+            };
+            Ok((bytes, size))
+        });
+        match read {
+            Ok((bytes, size)) => files.push(DataFile {
+                name: name.to_string(),
+                bytes,
+                size,
+            }),
+            Err(e) => errors.push(LoadError::new(&path, None, format!("cannot read: {e}"))),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(LoadErrors(errors));
+    }
+    files.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(files)
 }
