@@ -212,6 +212,7 @@ impl AppBuilder {
                 tokens,
                 turns: Arc::new(tokio::sync::Semaphore::new(self.max_turns)),
                 max_turns: self.max_turns,
+                changes: super::changes::Changes::new(),
             }),
         })
     }

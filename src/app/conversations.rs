@@ -147,6 +147,12 @@ impl App {
             Ok::<_, StoreError>(Ok(()))
         })
         .await??;
+        self.inner.changes.publish(|| super::changes::Change {
+            channel: caller.channel_id.clone(),
+            conversation_id: active,
+            command: None,
+            success: true,
+        });
         Ok(StatusReply::ok(None))
     }
 

@@ -36,6 +36,12 @@ pub enum EngineError {
         /// Where the channel is, as a person reads it ("the global context").
         here: String,
     },
+    /// No resource has this URI.
+    #[error("no resource {0}")]
+    UnknownResource(String),
+    /// The resource's command could not read it (no such order, a bad URI variable).
+    #[error("{uri} cannot be read: {reason}")]
+    UnreadableResource { uri: String, reason: String },
     #[error("conversation not found with id {0}")]
     UnknownConversation(u64),
     #[error("turn {0} not found in the active conversation")]
@@ -93,6 +99,8 @@ impl EngineError {
             Self::UnknownCommand { .. }
             | Self::UnknownConversation(_)
             | Self::UnknownTurn(_)
+            | Self::UnknownResource(_)
+            | Self::UnreadableResource { .. }
             | Self::NoTurns => 404,
             Self::TurnInProgress(_) | Self::NotHere { .. } => 409,
             Self::InvalidField { .. } | Self::InvalidParams { .. } | Self::TooLong { .. } => 422,

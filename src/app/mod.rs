@@ -9,14 +9,20 @@
 //! - [`assistant`]: `invoke_assistant` — words → command, clarification dialog, contexts;
 //! - `route`: [`App::route`] — the router's choice, settled by the data (`[applies_when]`);
 //! - [`conversations`]: new / list / activate conversations, feedback, reading turns;
+//! - [`resources`]: reading the workflow's resources and the conversations as resources;
+//! - [`completion`]: completing prompt arguments and resource-template variables;
+//! - [`changes`]: what stored turns changed, for resource subscriptions;
 //! - [`trace`]: the events of a running turn.
 
 pub mod actions;
 pub mod assistant;
 pub mod builder;
+pub mod changes;
+pub mod completion;
 pub mod conversations;
 pub mod error;
 pub mod requests;
+pub mod resources;
 mod route;
 pub mod trace;
 
@@ -52,6 +58,7 @@ struct Inner {
     /// One permit per turn running (every mode): past the cap a turn is refused, not queued.
     turns: Arc<tokio::sync::Semaphore>,
     max_turns: usize,
+    changes: changes::Changes,
 }
 
 impl std::fmt::Debug for App {
@@ -95,6 +102,11 @@ impl App {
 
     fn executors(&self) -> &Executors {
         &self.inner.executors
+    }
+
+    /// Every change stored from now on (see [`changes`]).
+    pub fn watch_changes(&self) -> changes::ChangeWatch {
+        self.inner.changes.watch()
     }
 
     /// A permit for one more turn, or `Busy` when the configured number are running.
@@ -220,6 +232,15 @@ impl App {
         if let Some(state) = state {
             session.set_assistant_state(state);
         }
+        self.inner.changes.publish(|| changes::Change {
+            channel: channel.clone(),
+            conversation_id,
+            command: Some((
+                turn.command_output.command_name.clone(),
+                turn.command_output.command_parameters.clone(),
+            )),
+            success: turn.command_output.success(),
+        });
         Ok(())
     }
 }
