@@ -1,5 +1,5 @@
 //! The conversation tools (`new_conversation`, `get_all_conversations`,
-//! `activate_conversation`, `post_feedback`) and the `conversation://{id}` resources.
+//! `activate_conversation`, `post_feedback`).
 
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde::Serialize;
@@ -11,9 +11,6 @@ use crate::app::requests::{
 };
 use crate::app::{App, EngineError};
 use crate::domain::Caller;
-
-/// URI scheme of a conversation resource: `conversation://3`.
-pub(crate) const CONVERSATION_SCHEME: &str = "conversation://";
 
 pub(crate) fn is_conversation_tool(name: &str) -> bool {
     [
@@ -70,9 +67,4 @@ async fn dispatch(
 /// A reply as JSON (plain structs of strings and numbers: this cannot fail).
 fn to_value(reply: &impl Serialize) -> Result<Value, EngineError> {
     Ok(serde_json::to_value(reply).unwrap_or_default())
-}
-
-/// `conversation://3` → 3.
-pub(crate) fn parse_conversation_uri(uri: &str) -> Option<u64> {
-    uri.strip_prefix(CONVERSATION_SCHEME)?.parse().ok()
 }

@@ -2,15 +2,21 @@
 //! generated from the workflow, served on stdio and on streamable HTTP.
 //!
 //! - [`tools`]: the tool list (`perform_action` + one tool per command) and result mapping;
-//! - [`conversation_tools`]: new / list / activate conversations, feedback, `conversation://`
-//!   resources;
-//! - [`server`]: the handler itself;
+//! - [`conversation_tools`]: new / list / activate conversations, feedback;
+//! - `resources`: the workflow's resources and the conversations, reads and subscriptions;
+//! - `events`: a call's trace events as progress notifications and log messages;
+//! - `session`: what one session asked for (subscriptions, log level);
+//! - `elicit`: asking the client for missing parameters;
+//! - [`server`]: the handler itself (completions included);
 //! - [`stdio`] and [`http`]: the two transports.
 
 pub mod conversation_tools;
 mod elicit;
+mod events;
 pub mod http;
+mod resources;
 pub mod server;
+mod session;
 pub mod stdio;
 pub mod tools;
 

@@ -1,25 +1,34 @@
 //! `FlowServer`: the MCP `ServerHandler`, written by hand because its tools come from metadata.
 
+// Logging and `resources/subscribe` are deprecated for the 2026-07-28 era (SEP-2577); they
+// are served to the clients of the eras that have them.
+#![allow(deprecated)]
+
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, ErrorData as McpError, GetPromptRequestParams,
-    GetPromptResponse, GetPromptResult, Implementation, InputResponses, ListPromptsResult,
-    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ProgressNotificationParam, Prompt, PromptArgument, PromptMessage, ProtocolVersion,
-    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
-    ResourceContents, ResourceTemplate, Role, ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult, CompletionInfo,
+    ErrorData as McpError, GetPromptRequestParams, GetPromptResponse, GetPromptResult,
+    Implementation, InputResponses, ListPromptsResult, ListResourceTemplatesResult,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, Prompt, PromptArgument,
+    PromptMessage, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, Reference,
+    Role, ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscribeRequestParams,
+    SubscriptionFilter, Tool, UnsubscribeRequestParams,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{RequestContext, SubscriptionContext};
 use rmcp::{RoleServer, ServerHandler};
 use serde_json::{Map, Value};
 
-use super::conversation_tools::{self, CONVERSATION_SCHEME};
+use super::conversation_tools;
 use super::elicit::ElicitAsker;
+use super::events;
+use super::resources;
+use super::session::SessionState;
 use super::tools::{self, ToolSet, error_result};
+use crate::app::completion::CompletionTarget;
 use crate::app::requests::{self, InvokeAssistant, PerformAction, Request};
-use crate::app::{App, AssistantReply, EngineError, ParamAsker, TraceObserver};
-use crate::domain::{Caller, Direction, TraceEvent};
+use crate::app::{App, AssistantReply, ParamAsker};
+use crate::domain::Caller;
 use crate::workflow::{ContentSpec, template};
 
 /// Everything a session needs, shared: cloning a `FlowServer` per HTTP session is cheap.
@@ -30,6 +39,8 @@ pub struct FlowServer {
     /// caller (put in its extensions by the HTTP layer once its token was verified).
     caller: Option<Caller>,
     tools: Arc<ToolSet>,
+    /// This session's subscriptions and log level: its own, not shared by `fork`.
+    session: Arc<SessionState>,
 }
 
 impl std::fmt::Debug for FlowServer {
@@ -50,6 +61,7 @@ impl FlowServer {
             app,
             caller: Some(caller),
             tools,
+            session: Arc::default(),
         }
     }
 
@@ -60,6 +72,7 @@ impl FlowServer {
             app,
             caller: None,
             tools,
+            session: Arc::default(),
         }
     }
 
@@ -76,9 +89,13 @@ impl FlowServer {
             .ok_or_else(|| McpError::invalid_request("the request carries no caller", None))
     }
 
-    /// Another handler over the same app and tool set (one per HTTP session).
+    /// Another handler over the same app and tool set, with a session state of its own
+    /// (one per HTTP session).
     pub fn fork(&self) -> Self {
-        self.clone()
+        Self {
+            session: Arc::default(),
+            ..self.clone()
+        }
     }
 
     /// Run a command (`in_context`: as its own tool, only where the channel's context offers
@@ -94,7 +111,8 @@ impl FlowServer {
             Ok(caller) => caller,
             Err(e) => return tools::message_result(e.message).into(),
         };
-        let (observer, forwarder) = progress_forwarder(context, &request.command_name);
+        let (observer, forwarder) =
+            events::forwarder(context, &request.command_name, self.session.log_level());
         let outcome = if in_context {
             self.app.run_in_context(&caller, request, observer).await
         } else {
@@ -136,7 +154,8 @@ impl FlowServer {
             Ok(caller) => caller,
             Err(e) => return tools::message_result(e.message).into(),
         };
-        let (observer, forwarder) = progress_forwarder(context, "assistant");
+        let (observer, forwarder) =
+            events::forwarder(context, "assistant", self.session.log_level());
         let outcome = self
             .app
             .invoke_assistant(
@@ -191,38 +210,6 @@ impl FlowServer {
     }
 }
 
-/// With a progress token, a task that sends each trace event of the call as a progress
-/// notification (after an "accepted" one), in order; it ends when the sender is dropped.
-fn progress_forwarder(
-    context: &RequestContext<RoleServer>,
-    what: &str,
-) -> (Option<TraceObserver>, Option<tokio::task::JoinHandle<()>>) {
-    let Some(token) = context.meta.get_progress_token() else {
-        return (None, None);
-    };
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<TraceEvent>();
-    let peer = context.peer.clone();
-    let what = what.to_string();
-    let forwarder = tokio::spawn(async move {
-        let accepted = ProgressNotificationParam::new(token.clone(), 0.0)
-            .with_message(format!("running {what}"));
-        let _ = peer.notify_progress(accepted).await;
-        // In order, one by one: a notification never overtakes an earlier one.
-        while let Some(event) = rx.recv().await {
-            let message = match event.direction {
-                Direction::AgentToWorkflow => {
-                    format!("{} sent to the workflow", event.command_name)
-                }
-                Direction::WorkflowToAgent => event.response_text.chars().take(200).collect(),
-            };
-            let step = ProgressNotificationParam::new(token.clone(), event.seq as f64)
-                .with_message(message);
-            let _ = peer.notify_progress(step).await;
-        }
-    });
-    (Some(tx), Some(forwarder))
-}
-
 /// Tell the client the per-command tools on offer changed (the channel changed context).
 async fn notify_tools_changed(context: &RequestContext<RoleServer>) {
     if let Err(e) = context.peer.notify_tool_list_changed().await {
@@ -238,6 +225,9 @@ impl ServerHandler for FlowServer {
             .enable_tool_list_changed()
             .enable_prompts()
             .enable_resources()
+            .enable_resources_subscribe()
+            .enable_completions()
+            .enable_logging()
             .build();
         let mut instructions = format!(
             "Workflow \"{}\". Call a command's own tool, or perform_action with its name and \
@@ -328,28 +318,7 @@ impl ServerHandler for FlowServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
         let caller = self.caller(&context)?;
-        let every = requests::GetAllConversations {
-            limit: requests::Limit::new(requests::Limit::MAX).unwrap_or_default(),
-        };
-        let conversations = self
-            .app
-            .list_conversations(&caller, every)
-            .await
-            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
-        let resources = conversations
-            .into_iter()
-            .map(|c| {
-                let name = if c.topic.is_empty() {
-                    format!("conversation {}", c.conversation_id)
-                } else {
-                    c.topic.clone()
-                };
-                Resource::new(format!("{CONVERSATION_SCHEME}{}", c.conversation_id), name)
-                    .with_description(c.summary)
-                    .with_mime_type("application/json")
-            })
-            .collect();
-        Ok(ListResourcesResult::with_all_items(resources))
+        resources::list(&self.app, &caller).await
     }
 
     async fn list_resource_templates(
@@ -357,16 +326,7 @@ impl ServerHandler for FlowServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        let template = ResourceTemplate::new(
-            format!("{CONVERSATION_SCHEME}{{conversation_id}}"),
-            "conversation",
-        )
-        .with_description(
-            "One conversation of this channel: its summary and every turn with its traces and \
-             feedback",
-        )
-        .with_mime_type("application/json");
-        Ok(ListResourceTemplatesResult::with_all_items(vec![template]))
+        Ok(resources::templates(&self.app))
     }
 
     async fn read_resource(
@@ -375,32 +335,99 @@ impl ServerHandler for FlowServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
         let caller = self.caller(&context)?;
-        let not_found =
-            || McpError::resource_not_found(format!("no resource {}", request.uri), None);
-        let Some(id) = conversation_tools::parse_conversation_uri(&request.uri) else {
-            return Err(not_found());
+        Ok(resources::read(&self.app, &caller, &request.uri)
+            .await?
+            .into())
+    }
+
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let caller = self.caller(&context)?;
+        resources::check_known(&self.app, &request.uri)?;
+        self.session
+            .subscribe(&self.app, caller, context.peer.clone(), request.uri);
+        Ok(())
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        // Unsubscribing from what was never subscribed changes nothing: not an error.
+        self.session.unsubscribe(&request.uri);
+        Ok(())
+    }
+
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        // Only resources that exist; rmcp intersects the rest with the capabilities.
+        let mut accepted = requested.clone();
+        if let Some(uris) = &mut accepted.resource_subscriptions {
+            uris.retain(|uri| self.app.knows_resource(uri));
+        }
+        Some(accepted)
+    }
+
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
+        let caller = self.caller(context.request_context())?;
+        resources::listen(&self.app, &caller, &context).await;
+        Ok(())
+    }
+
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.session.set_log_level(request.level);
+        Ok(())
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        let caller = self.caller(&context)?;
+        let target = match &request.r#ref {
+            Reference::Prompt(prompt) => CompletionTarget::Prompt(&prompt.name),
+            Reference::Resource(template) => CompletionTarget::Template(&template.uri),
+            _ => {
+                return Err(McpError::invalid_params(
+                    "completion/complete: ref is neither ref/prompt nor ref/resource",
+                    None,
+                ));
+            }
         };
-        let (summary, turns) = match self.app.conversation_turns(&caller, id).await {
-            Ok(found) => found,
-            Err(EngineError::UnknownConversation(_)) => return Err(not_found()),
-            Err(e) => return Err(McpError::internal_error(e.to_string(), None)),
-        };
-        let body = serde_json::json!({
-            "channel_id": caller.channel_id.as_str(),
-            "conversation_id": summary.conversation_id,
-            "topic": summary.topic,
-            "summary": summary.summary,
-            "created_at": summary.created_at,
-            "updated_at": summary.updated_at,
-            "turns": turns,
-        });
-        let contents = ResourceContents::TextResourceContents {
-            uri: request.uri.clone(),
-            mime_type: Some("application/json".into()),
-            text: body.to_string(),
-            meta: None,
-        };
-        Ok(ReadResourceResult::new(vec![contents]).into())
+        let known: Map<String, Value> = request
+            .context
+            .and_then(|c| c.arguments)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, value)| (name, Value::String(value)))
+            .collect();
+        let found = self
+            .app
+            .complete(
+                &caller,
+                target,
+                &request.argument.name,
+                &request.argument.value,
+                &known,
+            )
+            .await
+            .map_err(resources::to_mcp)?;
+        let has_more = found.has_more();
+        let total = u32::try_from(found.total).unwrap_or(u32::MAX);
+        let info = CompletionInfo::with_pagination(found.values, Some(total), has_more)
+            .map_err(|e| McpError::internal_error(e, None))?;
+        Ok(CompleteResult::new(info))
     }
 
     async fn list_prompts(

@@ -242,9 +242,13 @@ pub(crate) async fn call_on(peer: &Peer<RoleClient>, tool: &str, args: Value) ->
     peer.call_tool(params).await.expect("tools/call")
 }
 
-/// `perform_action(command, params)`.
-pub(crate) async fn action(client: &Client, command: &str, params: Value) -> CallToolResult {
-    call(
+/// `perform_action(command, params)`, through any client.
+pub(crate) async fn action(
+    client: &Peer<RoleClient>,
+    command: &str,
+    params: Value,
+) -> CallToolResult {
+    call_on(
         client,
         "perform_action",
         json!({"command_name": command, "parameters": params}),
