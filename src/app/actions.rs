@@ -1,5 +1,6 @@
 //! `perform_action`: validate the parameters, run the command within its timeout, and store
-//! the turn with its trace events before the answer goes out.
+//! the turn with its trace events before the answer goes out. Over MCP, parameters a call
+//! leaves out may first be asked of the user through a [`ParamAsker`] (elicitation).
 
 use std::sync::Arc;
 
@@ -7,14 +8,14 @@ use serde_json::{Map, Value};
 
 use super::requests::PerformAction;
 use super::trace::{TraceObserver, TraceSink};
-use super::{App, EngineError};
+use super::{App, AskAnswer, AskRequest, EngineError, ParamAsker};
 use crate::assistant::{AssistantState, wording};
 use crate::domain::{
     Caller, CommandOutput, CommandResponse, Timeout, TraceEvent, Turn, TurnMode, now_ms,
 };
 use crate::workflow::catalog::GLOBAL_CONTEXT;
 use crate::workflow::validate;
-use crate::workflow::{Catalog, Command, ContentSpec};
+use crate::workflow::{Catalog, Command, ContentSpec, Param};
 
 /// A finished turn: the seed-compatible output plus extra content blocks.
 #[derive(Debug, Clone)]
@@ -33,7 +34,112 @@ pub struct ActionOutcome {
     pub traces: Vec<TraceEvent>,
 }
 
+/// How a direct action that may ask for its parameters ended.
+#[derive(Debug, Clone)]
+pub enum ActionReply {
+    /// It ran (and was stored).
+    Done(ActionOutcome),
+    /// The asker deferred its form to the client's next call (MCP 2026-07-28
+    /// `input_required`): nothing ran, nothing was stored.
+    InputRequired,
+}
+
+/// The parameters after asking, or the question deferred to the client's next call.
+enum Asked {
+    Parameters(Value),
+    Deferred,
+}
+
 impl App {
+    /// [`Self::perform_action`] (with `in_context`: [`Self::run_in_context`]), first asking
+    /// `asker` for the parameters the call leaves out that a person must give: the required
+    /// ones without a default, and those marked `ask = true`. The answers are validated like
+    /// any argument; a declined or dismissed form runs nothing. Without an asker, or when it
+    /// cannot ask, the call goes on as given (and a missing parameter is refused as usual).
+    pub async fn perform_action_asking(
+        &self,
+        caller: &Caller,
+        mut request: PerformAction,
+        observer: Option<TraceObserver>,
+        in_context: bool,
+        asker: Option<&dyn ParamAsker>,
+    ) -> Result<ActionReply, EngineError> {
+        if in_context {
+            self.check_here(caller, &request).await?;
+        }
+        if let Some(asker) = asker {
+            let given = std::mem::take(&mut request.parameters);
+            match self
+                .ask_missing(&request.command_name, given, asker)
+                .await?
+            {
+                Asked::Parameters(parameters) => request.parameters = parameters,
+                Asked::Deferred => return Ok(ActionReply::InputRequired),
+            }
+        }
+        self.perform_action(caller, request, observer)
+            .await
+            .map(ActionReply::Done)
+    }
+
+    /// Ask for what `given` lacks (see [`Self::perform_action_asking`]); `given` comes back
+    /// unchanged when there is nothing to ask or the call is wrong in another way (asking a
+    /// person to fill a form for a call that fails anyway would waste their time). Runs before
+    /// any admission or lock: a person may take minutes to answer.
+    async fn ask_missing(
+        &self,
+        command_name: &str,
+        given: Value,
+        asker: &dyn ParamAsker,
+    ) -> Result<Asked, EngineError> {
+        let Some(command) = self.catalog().command(command_name) else {
+            return Ok(Asked::Parameters(given));
+        };
+        let mut values = match &given {
+            Value::Object(map) => map.clone(),
+            Value::Null => Map::new(),
+            _ => return Ok(Asked::Parameters(given)),
+        };
+        let asking: Vec<&Param> = command
+            .params
+            .iter()
+            .filter(|p| values.get(&p.name).is_none_or(Value::is_null) && (p.ask || p.required))
+            .collect();
+        if asking.is_empty() {
+            return Ok(Asked::Parameters(given));
+        }
+        if let Err(errors) = validate::validate_params(command, Some(&given))
+            && errors
+                .iter()
+                .any(|e| !asking.iter().any(|p| p.name == e.field))
+        {
+            return Ok(Asked::Parameters(given));
+        }
+        let message = ask_message(command, &asking);
+        let answer = asker
+            .ask(AskRequest {
+                command,
+                params: asking,
+                message,
+            })
+            .await;
+        match answer {
+            AskAnswer::Values(answers) => {
+                for (name, value) in answers {
+                    if !value.is_null() {
+                        values.insert(name, value);
+                    }
+                }
+                Ok(Asked::Parameters(Value::Object(values)))
+            }
+            AskAnswer::Declined | AskAnswer::Cancelled => Err(EngineError::Declined {
+                command: command.name.clone(),
+            }),
+            AskAnswer::Deferred => Ok(Asked::Deferred),
+            AskAnswer::Unavailable => Ok(Asked::Parameters(given)),
+        }
+    }
+
     /// Run a command with its parameters (validated first) within the request's timeout, and
     /// record it as a turn of the caller's active conversation; each trace event goes to
     /// `observer` as it happens.
@@ -140,6 +246,16 @@ impl App {
         request: PerformAction,
         observer: Option<TraceObserver>,
     ) -> Result<ActionOutcome, EngineError> {
+        self.check_here(caller, &request).await?;
+        self.perform_action(caller, request, observer).await
+    }
+
+    /// Refuses a command whose context the caller's channel is not in.
+    async fn check_here(
+        &self,
+        caller: &Caller,
+        request: &PerformAction,
+    ) -> Result<(), EngineError> {
         let catalog = self.catalog();
         if let Some(command) = catalog.command(&request.command_name)
             && command.context != GLOBAL_CONTEXT
@@ -153,7 +269,7 @@ impl App {
                 });
             }
         }
-        self.perform_action(caller, request, observer).await
+        Ok(())
     }
 
     /// Run a validated command within `timeout`, tracing the call and its answer.
@@ -224,6 +340,32 @@ pub(crate) fn entered(
     let mut after = before.clone();
     after.enter(catalog, context, ran.output.command_parameters.clone());
     (after != *before).then_some(after)
+}
+
+/// What the form says: the command, then each value asked for with its description.
+fn ask_message(command: &Command, asking: &[&Param]) -> String {
+    let wanted: Vec<String> = asking
+        .iter()
+        .map(|p| {
+            if p.description.is_empty() {
+                p.name.clone()
+            } else {
+                format!("{} ({})", p.name, p.description)
+            }
+        })
+        .collect();
+    format!(
+        "{} needs: {}. {}",
+        command.name,
+        wanted.join(", "),
+        first_sentence(&command.description)
+    )
+    .trim_end()
+    .to_string()
+}
+
+fn first_sentence(text: &str) -> &str {
+    text.lines().next().unwrap_or("").trim()
 }
 
 /// How an action reads in a transcript: `name {"param": value}`.

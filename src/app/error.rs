@@ -67,6 +67,10 @@ pub enum EngineError {
     },
     #[error("{command} produced no output within {seconds} s")]
     TimedOut { command: String, seconds: u64 },
+    /// The user declined (or cancelled) the form asking for the command's parameters: nothing
+    /// was run.
+    #[error("the user declined to give the parameters {command} needs, so it was not run")]
+    Declined { command: String },
     /// The server is running as many turns as it is configured for; try again shortly.
     #[error("the server is busy ({0} turns running): try again in a moment")]
     Busy(usize),
@@ -103,7 +107,10 @@ impl EngineError {
             | Self::UnreadableResource { .. }
             | Self::NoTurns => 404,
             Self::TurnInProgress(_) | Self::NotHere { .. } => 409,
-            Self::InvalidField { .. } | Self::InvalidParams { .. } | Self::TooLong { .. } => 422,
+            Self::InvalidField { .. }
+            | Self::InvalidParams { .. }
+            | Self::TooLong { .. }
+            | Self::Declined { .. } => 422,
             Self::Store(_) => 500,
             Self::Busy(_) => 503,
             Self::TimedOut { .. } => 504,

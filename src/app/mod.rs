@@ -28,7 +28,7 @@ pub mod trace;
 
 use std::sync::Arc;
 
-pub use actions::ActionOutcome;
+pub use actions::{ActionOutcome, ActionReply};
 pub use assistant::{AskAnswer, AskRequest, AssistantReply, ParamAsker};
 pub use builder::{AppBuilder, Plugin, check};
 pub use conversations::StatusReply;

@@ -27,7 +27,7 @@ use super::session::SessionState;
 use super::tools::{self, ToolSet, error_result};
 use crate::app::completion::CompletionTarget;
 use crate::app::requests::{self, InvokeAssistant, PerformAction, Request};
-use crate::app::{App, AssistantReply, ParamAsker};
+use crate::app::{ActionReply, App, AssistantReply, ParamAsker};
 use crate::domain::Caller;
 use crate::workflow::{ContentSpec, template};
 
@@ -99,12 +99,14 @@ impl FlowServer {
     }
 
     /// Run a command (`in_context`: as its own tool, only where the channel's context offers
-    /// it); with a progress token, each trace event goes out as a progress notification (after
-    /// an "accepted" one) before the result.
+    /// it), asking the user for missing parameters when the client can (`mcp::elicit`); with a
+    /// progress token, each trace event goes out as a progress notification (after an
+    /// "accepted" one) before the result.
     async fn run_command(
         &self,
         request: PerformAction,
         in_context: bool,
+        input_responses: Option<InputResponses>,
         context: &RequestContext<RoleServer>,
     ) -> CallToolResponse {
         let caller = match self.caller(context) {
@@ -113,17 +115,24 @@ impl FlowServer {
         };
         let (observer, forwarder) =
             events::forwarder(context, &request.command_name, self.session.log_level());
-        let outcome = if in_context {
-            self.app.run_in_context(&caller, request, observer).await
-        } else {
-            self.app.perform_action(&caller, request, observer).await
-        };
+        let asker = ElicitAsker::for_call(context, input_responses);
+        let asking = asker.as_ref().map(|a| a as &dyn ParamAsker);
+        let outcome = self
+            .app
+            .perform_action_asking(&caller, request, observer, in_context, asking)
+            .await;
         if let Some(forwarder) = forwarder {
             // The sender was dropped with the turn: the forwarder ends after the last event.
             let _ = forwarder.await;
         }
         let result = match outcome {
-            Ok(outcome) => {
+            Ok(ActionReply::InputRequired) => {
+                return match asker.as_ref().and_then(ElicitAsker::input_required) {
+                    Some(required) => required.into(),
+                    None => tools::message_result("the question could not be sent").into(),
+                };
+            }
+            Ok(ActionReply::Done(outcome)) => {
                 if outcome.context_changed {
                     notify_tools_changed(context).await;
                 }
@@ -190,6 +199,7 @@ impl FlowServer {
         &self,
         name: &str,
         args: Map<String, Value>,
+        input_responses: Option<InputResponses>,
         context: &RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         if self.app.catalog().command(name).is_none() {
@@ -206,7 +216,9 @@ impl FlowServer {
             parameters: Value::Object(args),
             timeout_seconds: None,
         };
-        Ok(self.run_command(request, true, context).await)
+        Ok(self
+            .run_command(request, true, input_responses, context)
+            .await)
     }
 }
 
@@ -287,7 +299,10 @@ impl ServerHandler for FlowServer {
         let args = arguments.unwrap_or_default();
         if name == PerformAction::NAME {
             return Ok(match requests::parse::<PerformAction>(args) {
-                Ok(request) => self.run_command(request, false, &context).await,
+                Ok(request) => {
+                    self.run_command(request, false, input_responses, &context)
+                        .await
+                }
                 Err(e) => error_result(&e).into(),
             });
         }
@@ -309,7 +324,8 @@ impl ServerHandler for FlowServer {
                     .into(),
             );
         }
-        self.command_tool(&name, args, &context).await
+        self.command_tool(&name, args, input_responses, &context)
+            .await
     }
 
     async fn list_resources(

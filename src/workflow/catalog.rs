@@ -175,14 +175,57 @@ impl ParamType {
     }
 }
 
-/// The constraints on one value: a parameter, or the items of an array parameter.
+/// The constraints on one value: a parameter, the items of an array parameter, or a property
+/// of an object parameter.
 #[derive(Debug, Clone)]
 pub struct ValueSpec {
     pub ty: ParamType,
     pub pattern: Option<Regex>,
+    /// The allowed values, whatever way their labels are given (see `enum_labels`).
     pub enum_values: Option<Vec<Value>>,
+    /// Labels a person reads for the enum members, in the same order (SEP-1330).
+    pub enum_labels: Option<EnumLabels>,
     /// For arrays: what each item must be.
     pub items: Option<Box<ValueSpec>>,
+    /// For objects with a declared shape (inline `properties`, or a named type of
+    /// `[types]`); `None` for a free-form object.
+    pub shape: Option<Arc<ObjectShape>>,
+}
+
+impl ValueSpec {
+    /// A value of type `ty` with no further constraint.
+    pub fn of(ty: ParamType) -> Self {
+        Self {
+            ty,
+            pattern: None,
+            enum_values: None,
+            enum_labels: None,
+            items: None,
+            shape: None,
+        }
+    }
+}
+
+/// How enum members are labelled, which decides the JSON Schema keyword clients read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnumLabels {
+    /// `enum = [{ value = "a", title = "Option A" }, …]`: `oneOf` (`anyOf` for the items of a
+    /// multi-select) of `{const, title}`.
+    Titles(Vec<String>),
+    /// `enum_names = [...]` beside a plain `enum`: the deprecated `enumNames` keyword, for
+    /// clients that predate titled enums.
+    LegacyNames(Vec<String>),
+}
+
+/// The declared properties of an object value.
+#[derive(Debug)]
+pub struct ObjectShape {
+    /// The name under `[types]` in workflow.toml (emitted once under `$defs` and referenced
+    /// with `$ref`); `None` for inline `properties`.
+    pub name: Option<String>,
+    pub description: String,
+    /// In declaration order; `ask` and `available_from` are never set here.
+    pub properties: Vec<Param>,
 }
 
 /// One parameter of a command.
@@ -195,6 +238,9 @@ pub struct Param {
     pub default: Option<Value>,
     pub examples: Vec<Value>,
     pub available_from: Vec<String>,
+    /// `ask = true`: when a call does not give it, the client is asked for it (MCP
+    /// elicitation) even though it has a default, which the form offers.
+    pub ask: bool,
 }
 
 /// How a command runs.

@@ -1,6 +1,7 @@
 //! Turns a [`WorkflowSource`] into a validated [`Catalog`], collecting every error with its
 //! file and line. `flowmcp check` and server start-up run exactly this code.
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -11,8 +12,8 @@ use serde_json::Value;
 use toml::Spanned;
 
 use super::catalog::{
-    Annotations, AppliesWhen, Catalog, Command, ContentSpec, GLOBAL_CONTEXT, Param, ParamType,
-    Prompt, PromptArgument, RunSpec, ValueSpec, Vocabulary,
+    Annotations, AppliesWhen, Catalog, Command, ContentSpec, EnumLabels, GLOBAL_CONTEXT,
+    ObjectShape, Param, ParamType, Prompt, PromptArgument, RunSpec, ValueSpec, Vocabulary,
 };
 use super::error::{LoadError, LoadErrors};
 use super::schema;
@@ -160,6 +161,28 @@ struct RawManifest {
     defaults: RawDefaults,
     #[serde(default)]
     assistant: RawVocabulary,
+    /// Named object types (`[types.address]`), used as `type = "address"`.
+    #[serde(default)]
+    types: IndexMap<String, Spanned<RawType>>,
+}
+
+/// `[types.<name>]`: an object shape, its `properties` written like a command's parameters.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawType {
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    properties: IndexMap<String, Spanned<RawParam>>,
+}
+
+/// The named types of a workflow, resolved.
+#[derive(Default)]
+struct TypeTable {
+    resolved: IndexMap<String, Arc<ObjectShape>>,
+    /// Every name under `[types]`, resolved or not (a broken one is reported once, not again
+    /// at each use).
+    declared: HashSet<String>,
 }
 
 /// `[assistant]`: the workflow's own words for the router.
@@ -184,6 +207,7 @@ struct Manifest {
     contexts: IndexMap<String, String>,
     default_timeout: Timeout,
     vocabulary: Vocabulary,
+    types: TypeTable,
 }
 
 fn parse_manifest(
@@ -203,6 +227,7 @@ fn parse_manifest(
         contexts: IndexMap::new(),
         default_timeout: Timeout::DEFAULT,
         vocabulary: Vocabulary::default(),
+        types: TypeTable::default(),
     };
     let Some(file) = &source.manifest else {
         return manifest;
@@ -230,6 +255,7 @@ fn parse_manifest(
         }
     }
     manifest.vocabulary = parse_vocabulary(raw.assistant, file, errors);
+    manifest.types = parse_types(raw.types, file, errors);
     for (name, parent) in &raw.contexts {
         let at = Some(parent.span().start);
         if name == GLOBAL_CONTEXT || !is_identifier(name) {
@@ -331,6 +357,154 @@ fn parse_vocabulary(
     vocabulary
 }
 
+/// `[types]`: resolved in dependency order (a type used by another comes first), so each is
+/// parsed once against the ones it uses; unknown names and cycles are errors.
+fn parse_types(
+    raw: IndexMap<String, Spanned<RawType>>,
+    file: &SourceFile,
+    errors: &mut Vec<LoadError>,
+) -> TypeTable {
+    let mut errs = FileErrors {
+        file,
+        errors,
+        count: 0,
+    };
+    let mut table = TypeTable {
+        resolved: IndexMap::new(),
+        declared: raw.keys().cloned().collect(),
+    };
+    for (name, raw_type) in &raw {
+        let at = Some(raw_type.span().start);
+        if !is_identifier(name) || ParamType::parse(name).is_some() {
+            errs.push(
+                at,
+                format!(
+                    "invalid type name \"{name}\": use letters, digits and _, and not a JSON type \
+                     name"
+                ),
+            );
+        }
+    }
+    let order = type_order(&raw);
+    for cycle in &order.cycles {
+        let at = raw.get(&cycle[0]).map(|t| t.span().start);
+        errs.push(
+            at,
+            format!(
+                "type \"{}\" contains itself ({}): a type cannot be part of its own properties",
+                cycle[0],
+                cycle.join(" → ")
+            ),
+        );
+    }
+    let mut raw = raw;
+    for name in order.order {
+        let Some(raw_type) = raw.shift_remove(&name) else {
+            continue;
+        };
+        let at = Some(raw_type.span().start);
+        let raw_type = raw_type.into_inner();
+        let place = Place {
+            type_name: Some(&name),
+            path: "",
+        };
+        if let Some(properties) =
+            parse_properties(place, raw_type.properties, &table, &mut errs, at)
+        {
+            let shape = ObjectShape {
+                name: Some(name.clone()),
+                description: raw_type.description,
+                properties,
+            };
+            table.resolved.insert(name, Arc::new(shape));
+        }
+    }
+    table
+}
+
+/// Named types in an order where each comes after those it uses; types on a cycle are left
+/// out and each cycle is returned (`a → b → a`).
+struct TypeOrder {
+    order: Vec<String>,
+    cycles: Vec<Vec<String>>,
+}
+
+fn type_order(raw: &IndexMap<String, Spanned<RawType>>) -> TypeOrder {
+    /// Depth-first: 1 = on the current path, 2 = done.
+    fn visit(
+        name: &str,
+        raw: &IndexMap<String, Spanned<RawType>>,
+        state: &mut HashMap<String, u8>,
+        path: &mut Vec<String>,
+        out: &mut TypeOrder,
+    ) {
+        match state.get(name) {
+            Some(2) => return,
+            Some(_) => {
+                let start = path.iter().position(|n| n == name).unwrap_or(0);
+                let mut cycle = path[start..].to_vec();
+                cycle.push(name.to_string());
+                out.cycles.push(cycle);
+                return;
+            }
+            None => {}
+        }
+        let Some(raw_type) = raw.get(name) else {
+            return;
+        };
+        state.insert(name.to_string(), 1);
+        path.push(name.to_string());
+        let mut used = Vec::new();
+        for property in raw_type.get_ref().properties.values() {
+            types_used(property.get_ref(), &mut used);
+        }
+        for dependency in used {
+            visit(&dependency, raw, state, path, out);
+        }
+        path.pop();
+        state.insert(name.to_string(), 2);
+        out.order.push(name.to_string());
+    }
+    let mut out = TypeOrder {
+        order: Vec::new(),
+        cycles: Vec::new(),
+    };
+    let mut state = HashMap::new();
+    for name in raw.keys() {
+        visit(name, raw, &mut state, &mut Vec::new(), &mut out);
+    }
+    // A type on a cycle is not parsed (its properties would never resolve).
+    let on_cycle: HashSet<&String> = out.cycles.iter().flatten().collect();
+    let order = out
+        .order
+        .iter()
+        .filter(|n| !on_cycle.contains(n))
+        .cloned()
+        .collect();
+    TypeOrder {
+        order,
+        cycles: out.cycles,
+    }
+}
+
+/// The non-JSON type names a parameter uses, at any depth.
+fn types_used(raw: &RawParam, out: &mut Vec<String>) {
+    let mut named = |ty: &Spanned<String>| {
+        if ParamType::parse(ty.get_ref()).is_none() {
+            out.push(ty.get_ref().clone());
+        }
+    };
+    if let Some(ty) = &raw.ty {
+        named(ty);
+    }
+    if let Some(items) = &raw.items {
+        named(&items.get_ref().ty);
+    }
+    for property in raw.properties.iter().flat_map(IndexMap::values) {
+        types_used(property.get_ref(), out);
+    }
+}
+
 // ---------------------------------------------------------------- tools/<name>.toml
 
 #[derive(Deserialize)]
@@ -400,6 +574,12 @@ struct RawParam {
     #[serde(default)]
     available_from: Vec<String>,
     items: Option<Spanned<RawItems>>,
+    /// Always ask the client for it when a call leaves it out (elicitation).
+    ask: Option<bool>,
+    /// Legacy labels of a plain string enum (`enumNames`).
+    enum_names: Option<Vec<String>>,
+    /// The members of an object parameter, each with this same syntax.
+    properties: Option<IndexMap<String, Spanned<RawParam>>>,
 }
 
 #[derive(Deserialize)]
@@ -576,7 +756,12 @@ fn parse_command(
 
     let mut params = Vec::new();
     for (param_name, raw_param) in raw.parameters {
-        if let Some(param) = parse_param(&param_name, raw_param, &mut errs) {
+        let place = Place {
+            type_name: None,
+            path: &param_name,
+        };
+        if let Some(param) = parse_param(place, &param_name, raw_param, &manifest.types, &mut errs)
+        {
             params.push(param);
         }
     }
@@ -647,91 +832,159 @@ fn parse_command(
     })
 }
 
-fn parse_param(name: &str, raw: Spanned<RawParam>, errs: &mut FileErrors<'_>) -> Option<Param> {
+/// Where a parameter is declared, for messages: a command's parameter (`parameter
+/// "address.city"`) or a property of a named type (`type "address", property "city"`).
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    /// The `[types]` entry it belongs to, if any.
+    type_name: Option<&'a str>,
+    /// Dotted from the outermost parameter or property down to this one.
+    path: &'a str,
+}
+
+impl Place<'_> {
+    fn label(&self) -> String {
+        match self.type_name {
+            None => format!("parameter \"{}\"", self.path),
+            Some(name) if self.path.is_empty() => format!("type \"{name}\""),
+            Some(name) => format!("type \"{name}\", property \"{}\"", self.path),
+        }
+    }
+}
+
+/// A parameter's `type`: one of JSON's, or a named object type of `[types]`.
+enum TypeRef {
+    Builtin(ParamType),
+    Named(Arc<ObjectShape>),
+}
+
+fn parse_param(
+    place: Place<'_>,
+    name: &str,
+    raw: Spanned<RawParam>,
+    types: &TypeTable,
+    errs: &mut FileErrors<'_>,
+) -> Option<Param> {
     let at = Some(raw.span().start);
     let raw = raw.into_inner();
     let before = errs.count;
+    let label = place.label();
+    let nested = place.path.contains('.') || place.type_name.is_some();
     if !is_identifier(name) {
         errs.push(
             at,
             format!("invalid parameter name \"{name}\": use letters, digits and _"),
         );
     }
+    if nested && (raw.ask.is_some() || !raw.available_from.is_empty()) {
+        errs.push(
+            at,
+            format!(
+                "{label}: ask and available_from apply to a command's own parameters, not to \
+                 the properties of an object"
+            ),
+        );
+    }
     let ty = match &raw.ty {
-        Some(ty) => parse_type(name, ty, errs),
+        Some(ty) => parse_type(&label, ty, types, errs),
         None => {
             errs.push(
                 at,
                 format!(
-                    "parameter \"{name}\": missing type (string, integer, number, boolean, array \
-                     or object)"
+                    "{label}: missing type (string, integer, number, boolean, array or object)"
                 ),
             );
             None
         }
     };
-    let ty = ty?;
-    let pattern = raw
+    let mut spec = match ty? {
+        TypeRef::Builtin(ty) => ValueSpec::of(ty),
+        TypeRef::Named(shape) => {
+            let mut spec = ValueSpec::of(ParamType::Object);
+            spec.shape = Some(shape);
+            spec
+        }
+    };
+    let ty = spec.ty;
+    spec.pattern = raw
         .pattern
         .as_ref()
-        .and_then(|p| compile_pattern(name, ty, p, errs));
-    let enum_values = raw
-        .enum_values
-        .map(|values| values.into_iter().map(to_json).collect::<Vec<_>>());
-    let items = match (ty, raw.items) {
-        (ParamType::Array, Some(items)) => {
-            let items_at = Some(items.span().start);
-            let items = items.into_inner();
-            let item_ty = parse_type(name, &items.ty, errs);
-            match item_ty {
-                Some(ParamType::Array) | Some(ParamType::Object) => {
-                    errs.push(
-                        items_at,
-                        format!("parameter \"{name}\": items must be a scalar type"),
-                    );
-                    None
-                }
-                Some(item_ty) => {
-                    let item_pattern = items
-                        .pattern
-                        .as_ref()
-                        .and_then(|p| compile_pattern(name, item_ty, p, errs));
-                    Some(Box::new(ValueSpec {
-                        ty: item_ty,
-                        pattern: item_pattern,
-                        enum_values: items
-                            .enum_values
-                            .map(|v| v.into_iter().map(to_json).collect()),
-                        items: None,
-                    }))
-                }
-                None => None,
+        .and_then(|p| compile_pattern(&label, ty, p, errs));
+    if let Some(members) = raw.enum_values {
+        let (values, titles) = parse_enum(&label, ty, members, at, errs);
+        spec.enum_values = Some(values);
+        spec.enum_labels = titles.map(EnumLabels::Titles);
+    }
+    if let Some(names) = raw.enum_names {
+        match (&spec.enum_values, &spec.enum_labels) {
+            (Some(values), None) if values.len() == names.len() && ty == ParamType::String => {
+                spec.enum_labels = Some(EnumLabels::LegacyNames(names));
             }
+            (Some(values), None) if ty == ParamType::String => errs.push(
+                at,
+                format!(
+                    "{label}: enum_names has {} names for {} enum members: give one name per \
+                     member, in the same order",
+                    names.len(),
+                    values.len()
+                ),
+            ),
+            _ => errs.push(
+                at,
+                format!(
+                    "{label}: enum_names goes with a plain enum of strings (titled members \
+                     carry their own titles)"
+                ),
+            ),
         }
+    }
+    spec.items = match (ty, raw.items) {
+        (ParamType::Array, Some(items)) => parse_items(&label, items, types, errs),
         (_, Some(items)) => {
             errs.push(
                 Some(items.span().start),
-                format!("parameter \"{name}\": items is only for arrays"),
+                format!("{label}: items is only for arrays"),
             );
             None
         }
         (_, None) => None,
     };
-    let spec = ValueSpec {
-        ty,
-        pattern,
-        enum_values,
-        items,
-    };
+    if let Some(properties) = raw.properties {
+        if ty != ParamType::Object {
+            errs.push(at, format!("{label}: properties is only for objects"));
+        } else if spec.shape.is_some() {
+            errs.push(
+                at,
+                format!("{label}: a named type declares its own properties under [types]"),
+            );
+        } else {
+            let shape = parse_properties(place, properties, types, errs, at);
+            spec.shape = shape.map(|properties| {
+                Arc::new(ObjectShape {
+                    name: None,
+                    description: raw.description.clone(),
+                    properties,
+                })
+            });
+        }
+    }
+    let ask = raw.ask.unwrap_or(false);
+    if ask && !fits_a_form(&spec) {
+        errs.push(
+            at,
+            format!(
+                "{label}: ask = true needs a value a form can hold (a string, number, integer, \
+                 boolean, or an array of enum strings), not {}",
+                describe_spec(&spec)
+            ),
+        );
+    }
     // Enum members, the default and the examples must themselves be valid values: a wrong
     // example teaches an LLM to send a wrong value.
     if let Some(values) = &spec.enum_values {
         for value in values {
             if let Err(problem) = validate::check_type_only(&spec, value) {
-                errs.push(
-                    at,
-                    format!("parameter \"{name}\": enum member {value} {problem}"),
-                );
+                errs.push(at, format!("{label}: enum member {value} {problem}"));
             }
         }
     }
@@ -739,18 +992,12 @@ fn parse_param(name: &str, raw: Spanned<RawParam>, errs: &mut FileErrors<'_>) ->
     if let Some(value) = &default
         && let Err(problem) = validate::check_value(&spec, value)
     {
-        errs.push(
-            at,
-            format!("parameter \"{name}\": default {value} {problem}"),
-        );
+        errs.push(at, format!("{label}: default {value} {problem}"));
     }
     let examples: Vec<Value> = raw.examples.into_iter().map(to_json).collect();
     for value in &examples {
         if let Err(problem) = validate::check_value(&spec, value) {
-            errs.push(
-                at,
-                format!("parameter \"{name}\": example {value} {problem}"),
-            );
+            errs.push(at, format!("{label}: example {value} {problem}"));
         }
     }
     if errs.count > before {
@@ -764,26 +1011,184 @@ fn parse_param(name: &str, raw: Spanned<RawParam>, errs: &mut FileErrors<'_>) ->
         default,
         examples,
         available_from: raw.available_from,
+        ask,
     })
 }
 
-fn parse_type(param: &str, ty: &Spanned<String>, errs: &mut FileErrors<'_>) -> Option<ParamType> {
-    let parsed = ParamType::parse(ty.get_ref());
-    if parsed.is_none() {
+/// The members of an object (inline `properties`, or a named type's), each with the
+/// parameter syntax; `None` when one is wrong (already reported) or there are none.
+fn parse_properties(
+    place: Place<'_>,
+    raw: IndexMap<String, Spanned<RawParam>>,
+    types: &TypeTable,
+    errs: &mut FileErrors<'_>,
+    at: Option<usize>,
+) -> Option<Vec<Param>> {
+    if raw.is_empty() {
         errs.push(
-            Some(ty.span().start),
+            at,
             format!(
-                "parameter \"{param}\": unknown type \"{}\" (expected string, integer, number, \
-                 boolean, array or object)",
-                ty.get_ref()
+                "{}: properties is empty: declare at least one, or leave it out for a free-form \
+                 object",
+                place.label()
+            ),
+        );
+        return None;
+    }
+    let before = errs.count;
+    let mut properties = Vec::new();
+    for (name, raw) in raw {
+        let path = if place.path.is_empty() {
+            name.clone()
+        } else {
+            format!("{}.{name}", place.path)
+        };
+        let child = Place {
+            type_name: place.type_name,
+            path: &path,
+        };
+        if let Some(param) = parse_param(child, &name, raw, types, errs) {
+            properties.push(param);
+        }
+    }
+    (errs.count == before).then_some(properties)
+}
+
+/// `items = { type = …, pattern = …, enum = […] }`: a scalar, or a named object type.
+fn parse_items(
+    label: &str,
+    items: Spanned<RawItems>,
+    types: &TypeTable,
+    errs: &mut FileErrors<'_>,
+) -> Option<Box<ValueSpec>> {
+    let items_at = Some(items.span().start);
+    let items = items.into_inner();
+    let mut spec = match parse_type(label, &items.ty, types, errs)? {
+        TypeRef::Builtin(ParamType::Array | ParamType::Object) => {
+            errs.push(
+                items_at,
+                format!(
+                    "{label}: items must be a scalar type or a named type of [types] in \
+                     workflow.toml"
+                ),
+            );
+            return None;
+        }
+        TypeRef::Builtin(ty) => ValueSpec::of(ty),
+        TypeRef::Named(shape) => {
+            let mut spec = ValueSpec::of(ParamType::Object);
+            spec.shape = Some(shape);
+            spec
+        }
+    };
+    let ty = spec.ty;
+    spec.pattern = items
+        .pattern
+        .as_ref()
+        .and_then(|p| compile_pattern(label, ty, p, errs));
+    if let Some(members) = items.enum_values {
+        let (values, titles) = parse_enum(label, ty, members, items_at, errs);
+        spec.enum_values = Some(values);
+        spec.enum_labels = titles.map(EnumLabels::Titles);
+    }
+    Some(Box::new(spec))
+}
+
+/// `enum = ["a", "b"]`, or titled: `enum = [{ value = "a", title = "Option A" }, …]` (strings
+/// only, all members titled or none). Returns the values and, when titled, their titles.
+fn parse_enum(
+    label: &str,
+    ty: ParamType,
+    members: Vec<toml::Value>,
+    at: Option<usize>,
+    errs: &mut FileErrors<'_>,
+) -> (Vec<Value>, Option<Vec<String>>) {
+    let tables = members.iter().filter(|m| m.is_table()).count();
+    if tables == 0 {
+        return (members.into_iter().map(to_json).collect(), None);
+    }
+    let mut values = Vec::new();
+    let mut titles = Vec::new();
+    let mut ok = tables == members.len() && ty == ParamType::String;
+    for member in members {
+        let toml::Value::Table(mut table) = member else {
+            continue;
+        };
+        match (table.remove("value"), table.remove("title")) {
+            (Some(toml::Value::String(value)), Some(toml::Value::String(title)))
+                if table.is_empty() =>
+            {
+                values.push(Value::String(value));
+                titles.push(title);
+            }
+            _ => ok = false,
+        }
+    }
+    if !ok {
+        errs.push(
+            at,
+            format!(
+                "{label}: a titled enum lists only {{ value = \"…\", title = \"…\" }} tables of \
+                 strings (or only plain values)"
             ),
         );
     }
-    parsed
+    (values, Some(titles))
+}
+
+/// Can an elicitation form ask for a value of `spec`? Flat values, and multi-selects of enum
+/// strings (SEP-1330).
+pub(crate) fn fits_a_form(spec: &ValueSpec) -> bool {
+    match spec.ty {
+        ParamType::String | ParamType::Integer | ParamType::Number | ParamType::Boolean => true,
+        ParamType::Array => spec
+            .items
+            .as_ref()
+            .is_some_and(|i| i.ty == ParamType::String && i.enum_values.is_some()),
+        ParamType::Object => false,
+    }
+}
+
+fn describe_spec(spec: &ValueSpec) -> String {
+    match (&spec.shape, &spec.items) {
+        (Some(shape), _) => match &shape.name {
+            Some(name) => format!("an object of type {name}"),
+            None => "an object".into(),
+        },
+        (None, Some(items)) if items.shape.is_some() => "an array of objects".into(),
+        (None, Some(_)) => "an array without enum strings".into(),
+        _ => format!("a value of type {}", spec.ty.as_str()),
+    }
+}
+
+fn parse_type(
+    label: &str,
+    ty: &Spanned<String>,
+    types: &TypeTable,
+    errs: &mut FileErrors<'_>,
+) -> Option<TypeRef> {
+    let name = ty.get_ref();
+    if let Some(builtin) = ParamType::parse(name) {
+        return Some(TypeRef::Builtin(builtin));
+    }
+    if let Some(shape) = types.resolved.get(name) {
+        return Some(TypeRef::Named(shape.clone()));
+    }
+    // Declared but not usable: its own error (a cycle, a bad property) is already reported.
+    if !types.declared.contains(name) {
+        errs.push(
+            Some(ty.span().start),
+            format!(
+                "{label}: unknown type \"{name}\" (expected string, integer, number, boolean, \
+                 array, object, or a type declared under [types] in workflow.toml)"
+            ),
+        );
+    }
+    None
 }
 
 fn compile_pattern(
-    param: &str,
+    label: &str,
     ty: ParamType,
     pattern: &Spanned<String>,
     errs: &mut FileErrors<'_>,
@@ -793,7 +1198,7 @@ fn compile_pattern(
         errs.push(
             at,
             format!(
-                "parameter \"{param}\": pattern applies only to strings, not {}",
+                "{label}: pattern applies only to strings, not {}",
                 ty.as_str()
             ),
         );
@@ -810,10 +1215,7 @@ fn compile_pattern(
                 .unwrap_or("invalid")
                 .trim()
                 .to_string();
-            errs.push(
-                at,
-                format!("parameter \"{param}\": bad regex pattern: {reason}"),
-            );
+            errs.push(at, format!("{label}: bad regex pattern: {reason}"));
             None
         }
     }
@@ -1167,4 +1569,173 @@ fn is_tool_name(name: &str) -> bool {
     chars.next().is_some_and(|c| c.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         && name.len() <= 64
+}
+
+/// Loads a workflow written out in a temporary folder: `manifest` as workflow.toml, each
+/// `(name, text)` as tools/<name>.toml.
+#[cfg(test)]
+pub(crate) fn load_texts(manifest: &str, tools: &[(&str, &str)]) -> Result<Catalog, LoadErrors> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("workflow.toml"), manifest).expect("write manifest");
+    std::fs::create_dir(dir.path().join("tools")).expect("mkdir tools");
+    for (name, text) in tools {
+        std::fs::write(dir.path().join(format!("tools/{name}.toml")), text).expect("write tool");
+    }
+    let source = WorkflowSource::from_dir(dir.path())?;
+    let rules = LoadRules {
+        is_handler: &|_| false,
+        reserved_tools: &[],
+        builtin_commands: &[],
+    };
+    load(&source, &rules)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::load_texts;
+
+    const RUN: &str = "[run]\nkind = \"template\"\nresponse = \"ok\"\n";
+
+    /// The load errors of one tool file (with `manifest` as workflow.toml), joined.
+    fn errors_of(manifest: &str, params: &str) -> String {
+        let tool = format!("description = \"x\"\n{params}\n{RUN}");
+        match load_texts(manifest, &[("t", &tool)]) {
+            Ok(_) => String::new(),
+            Err(errors) => errors.to_string(),
+        }
+    }
+
+    #[test]
+    fn unknown_and_cyclic_types_are_refused_with_their_place() {
+        let errors = errors_of("", "[parameters.a]\ntype = \"adress\"\n");
+        assert!(
+            errors.contains("t.toml:3: parameter \"a\": unknown type \"adress\""),
+            "{errors}"
+        );
+        let cycle = "[types.a]\nproperties.b = { type = \"b\" }\n\
+                     [types.b]\nproperties.a = { type = \"a\", required = false }\n";
+        let errors = errors_of(cycle, "[parameters.x]\ntype = \"a\"\n");
+        assert!(
+            errors.contains("workflow.toml:1: type \"a\" contains itself (a → b → a)"),
+            "{errors}"
+        );
+        // The type on the cycle is reported once, not again where it is used.
+        assert_eq!(errors.lines().count(), 1, "{errors}");
+        let errors = errors_of("[types.string]\nproperties.a = { type = \"string\" }\n", "");
+        assert!(errors.contains("invalid type name \"string\""), "{errors}");
+        let errors = errors_of(
+            "[types.t]\nproperties.a = { type = \"strin\" }\n",
+            "[parameters.x]\ntype = \"t\"\n",
+        );
+        assert!(
+            errors.contains("workflow.toml:2: type \"t\", property \"a\": unknown type \"strin\""),
+            "{errors}"
+        );
+    }
+
+    #[test]
+    fn ask_is_refused_where_a_form_cannot_hold_the_value() {
+        let address = "[types.address]\nproperties.city = { type = \"string\" }\n";
+        let errors = errors_of(
+            address,
+            "[parameters.home]\ntype = \"address\"\nask = true\n",
+        );
+        assert!(
+            errors.contains("parameter \"home\": ask = true needs a value a form can hold"),
+            "{errors}"
+        );
+        assert!(errors.contains("an object of type address"), "{errors}");
+        let errors = errors_of(
+            address,
+            "[parameters.homes]\ntype = \"array\"\nitems = { type = \"address\" }\nask = true\n",
+        );
+        assert!(errors.contains("parameter \"homes\"") && errors.contains("an array of objects"));
+        let errors = errors_of(
+            "",
+            "[parameters.o]\ntype = \"object\"\nproperties.a = { type = \"string\", ask = true }\n",
+        );
+        assert!(
+            errors.contains("parameter \"o.a\": ask and available_from apply"),
+            "{errors}"
+        );
+        assert_eq!(
+            errors_of(
+                "",
+                "[parameters.n]\ntype = \"integer\"\ndefault = 3\nask = true\n"
+            ),
+            ""
+        );
+    }
+
+    #[test]
+    fn enum_labels_are_checked() {
+        let errors = errors_of(
+            "",
+            "[parameters.s]\ntype = \"string\"\nenum = [\"a\", \"b\"]\nenum_names = [\"A\"]\n",
+        );
+        assert!(
+            errors.contains("enum_names has 1 names for 2 enum members"),
+            "{errors}"
+        );
+        let errors = errors_of(
+            "",
+            "[parameters.n]\ntype = \"integer\"\nenum = [{ value = \"1\", title = \"One\" }]\n",
+        );
+        assert!(
+            errors.contains("parameter \"n\": a titled enum lists only"),
+            "{errors}"
+        );
+        let errors = errors_of(
+            "",
+            "[parameters.s]\ntype = \"string\"\nenum = [\"a\", { value = \"b\", title = \"B\" }]\n",
+        );
+        assert!(errors.contains("a titled enum lists only"), "{errors}");
+        let errors = errors_of(
+            "",
+            "[parameters.s]\ntype = \"string\"\nenum = [{ value = \"b\", title = \"B\" }]\n\
+             enum_names = [\"B\"]\n",
+        );
+        assert!(
+            errors.contains("enum_names goes with a plain enum"),
+            "{errors}"
+        );
+        let errors = errors_of(
+            "",
+            "[parameters.s]\ntype = \"string\"\ndefault = \"z\"\n\
+             enum = [{ value = \"b\", title = \"B\" }]\n",
+        );
+        assert!(
+            errors.contains("default \"z\" must be one of \"b\""),
+            "{errors}"
+        );
+    }
+
+    #[test]
+    fn properties_belong_to_plain_objects() {
+        let errors = errors_of(
+            "",
+            "[parameters.s]\ntype = \"string\"\nproperties.a = { type = \"string\" }\n",
+        );
+        assert!(
+            errors.contains("properties is only for objects"),
+            "{errors}"
+        );
+        let errors = errors_of(
+            "[types.t]\nproperties.a = { type = \"string\" }\n",
+            "[parameters.x]\ntype = \"t\"\nproperties.b = { type = \"string\" }\n",
+        );
+        assert!(
+            errors.contains("a named type declares its own properties"),
+            "{errors}"
+        );
+        let errors = errors_of(
+            "",
+            "[parameters.x]\ntype = \"object\"\ndefault = { a = 1 }\n\
+             properties.a = { type = \"string\" }\n",
+        );
+        assert!(
+            errors.contains("default {\"a\":1} at a: must be a string, got number 1"),
+            "{errors}"
+        );
+    }
 }

@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::catalog::{Command, ParamType, ValueSpec};
+use super::catalog::{Command, ObjectShape, ParamType, ValueSpec};
 
 /// Longest string value accepted for any parameter (bytes).
 pub const MAX_STRING_BYTES: usize = 16 * 1024;
@@ -79,13 +79,19 @@ pub fn validate_params(
                     });
                 }
             }
-            Some(value) => match check_value(&param.spec, value) {
+            Some(value) => match check_at(&param.spec, value) {
                 Ok(()) => {
                     out.insert(param.name.clone(), normalize(&param.spec, value));
                 }
-                Err(problem) => errors.push(FieldError {
+                // Inside an object the field is its path (`address.city`); the example is of
+                // the whole value, so it goes only with a problem of the value itself.
+                Err((path, problem)) if path.is_empty() => errors.push(FieldError {
                     field: param.name.clone(),
                     message: with_example(&problem, param.examples.first()),
+                }),
+                Err((path, problem)) => errors.push(FieldError {
+                    field: format!("{}{path}", param.name),
+                    message: problem,
                 }),
             },
         }
@@ -104,37 +110,89 @@ fn with_example(message: &str, example: Option<&Value>) -> String {
     }
 }
 
-/// Is `value` a valid value for `spec`? The error completes "<field> …".
+/// Is `value` a valid value for `spec`? The error completes "<field> …" (a problem inside an
+/// object starts with its path: "at city: …").
 pub fn check_value(spec: &ValueSpec, value: &Value) -> Result<(), String> {
-    check_type_only(spec, value)?;
+    check_at(spec, value).map_err(|(path, problem)| {
+        if path.is_empty() {
+            problem
+        } else {
+            format!("at {}: {problem}", path.trim_start_matches('.'))
+        }
+    })
+}
+
+/// [`check_value`], the problem's path inside the value kept apart (`.city`, `[2].city`; empty
+/// for the value itself).
+fn check_at(spec: &ValueSpec, value: &Value) -> Result<(), (String, String)> {
+    let here = |problem: String| (String::new(), problem);
+    check_type_only(spec, value).map_err(here)?;
     if let (Some(pattern), Value::String(s)) = (&spec.pattern, value)
         && !pattern.is_match(s)
     {
-        return Err(format!(
+        return Err(here(format!(
             "must match the pattern {}, got \"{}\"",
             pattern.as_str(),
             truncate(s)
-        ));
+        )));
     }
     if let Some(allowed) = &spec.enum_values
         && !allowed.iter().any(|a| a == value)
     {
         let allowed: Vec<String> = allowed.iter().map(ToString::to_string).collect();
-        return Err(format!(
+        return Err(here(format!(
             "must be one of {}, got {}",
             allowed.join(", "),
             value
-        ));
+        )));
     }
     if let (Some(items), Value::Array(values)) = (&spec.items, value) {
         if values.len() > MAX_ARRAY_ITEMS {
-            return Err(format!(
+            return Err(here(format!(
                 "has {} items; at most {MAX_ARRAY_ITEMS} are accepted",
                 values.len()
-            ));
+            )));
         }
         for (i, item) in values.iter().enumerate() {
-            check_value(items, item).map_err(|problem| format!("item {i} {problem}"))?;
+            check_at(items, item).map_err(|(path, problem)| {
+                if path.is_empty() {
+                    (path, format!("item {i} {problem}"))
+                } else {
+                    (format!("[{i}]{path}"), problem)
+                }
+            })?;
+        }
+    }
+    if let (Some(shape), Value::Object(map)) = (&spec.shape, value) {
+        check_object(shape, map)?;
+    }
+    Ok(())
+}
+
+/// The members of an object against its declared properties: none unknown, every required
+/// one present, each valid.
+fn check_object(shape: &ObjectShape, map: &Map<String, Value>) -> Result<(), (String, String)> {
+    for key in map.keys() {
+        if !shape.properties.iter().any(|p| p.name == *key) {
+            let expected: Vec<&str> = shape.properties.iter().map(|p| p.name.as_str()).collect();
+            return Err((
+                format!(".{}", truncate(key)),
+                format!("unknown property (expected: {})", expected.join(", ")),
+            ));
+        }
+    }
+    for property in &shape.properties {
+        match map.get(&property.name) {
+            None | Some(Value::Null) => {
+                if property.required {
+                    return Err((
+                        format!(".{}", property.name),
+                        "missing required property".into(),
+                    ));
+                }
+            }
+            Some(value) => check_at(&property.spec, value)
+                .map_err(|(path, problem)| (format!(".{}{path}", property.name), problem))?,
         }
     }
     Ok(())
@@ -170,10 +228,34 @@ pub fn check_type_only(spec: &ValueSpec, value: &Value) -> Result<(), String> {
     Ok(())
 }
 
-/// `5.0` sent for an integer parameter becomes `5`.
+/// `5.0` sent for an integer parameter becomes `5`, at any depth; a declared object gets the
+/// defaults of the properties it leaves out.
 fn normalize(spec: &ValueSpec, value: &Value) -> Value {
-    match (spec.ty, as_integer(value)) {
-        (ParamType::Integer, Some(i)) => Value::from(i),
+    match (spec.ty, value) {
+        (ParamType::Integer, _) => as_integer(value).map_or_else(|| value.clone(), Value::from),
+        (ParamType::Array, Value::Array(values)) => match &spec.items {
+            Some(items) => Value::Array(values.iter().map(|v| normalize(items, v)).collect()),
+            None => value.clone(),
+        },
+        (ParamType::Object, Value::Object(map)) => match &spec.shape {
+            Some(shape) => {
+                let mut out = Map::new();
+                for property in &shape.properties {
+                    match map.get(&property.name) {
+                        Some(v) if !v.is_null() => {
+                            out.insert(property.name.clone(), normalize(&property.spec, v));
+                        }
+                        _ => {
+                            if let Some(default) = &property.default {
+                                out.insert(property.name.clone(), default.clone());
+                            }
+                        }
+                    }
+                }
+                Value::Object(out)
+            }
+            None => value.clone(),
+        },
         _ => value.clone(),
     }
 }

@@ -49,6 +49,8 @@ pub enum AskAnswer {
     Values(Map<String, Value>),
     /// The user said no: the command is not run.
     Declined,
+    /// The user dismissed the form without saying yes or no (MCP `cancel`).
+    Cancelled,
     /// No answer (the client cannot ask, or the user dismissed it): ask in text instead.
     Unavailable,
     /// The question goes out with the response and the client calls again with the answer
@@ -289,7 +291,8 @@ impl App {
                         reply.deferred = true;
                         return reply;
                     }
-                    AskAnswer::Unavailable => {}
+                    // Dismissed or not sent: the assistant asks in its reply instead.
+                    AskAnswer::Unavailable | AskAnswer::Cancelled => {}
                 }
             }
             let response = wording::params_question(command, &asking, &problems);

@@ -512,16 +512,12 @@ fn scalar_command() -> Command {
     let param = |name: &str, ty: ParamType| Param {
         name: name.into(),
         description: String::new(),
-        spec: ValueSpec {
-            ty,
-            pattern: None,
-            enum_values: None,
-            items: None,
-        },
+        spec: ValueSpec::of(ty),
         required: false,
         default: None,
         examples: Vec::new(),
         available_from: Vec::new(),
+        ask: false,
     };
     Command {
         name: "order_socks".into(),
