@@ -36,7 +36,9 @@ unit:
 		$(CARGO) test --no-fail-fast; \
 	fi
 
-# The official MCP conformance suite against the debug binary the tests built.
+# The official MCP conformance suite against the debug binary the tests built, in three runs:
+# the fixture workflow, the embedded demo, and the 2026-07-28 scenarios of the 0.2 suite
+# (select some with CONFORMANCE_RUNS="fixtures demo 2026"; see scripts/conformance.sh).
 conformance:
 	$(CARGO) build --tests   # same features as the test build: no second RocksDB compile
 	FLOWMCP_BIN=target/debug/flowmcp bash scripts/conformance.sh
