@@ -364,7 +364,7 @@ impl ServerHandler for FlowServer {
         let caller = self.caller(&context)?;
         resources::check_known(&self.app, &request.uri)?;
         self.session
-            .subscribe(&self.app, caller, context.peer.clone(), request.uri);
+            .subscribe(&self.app, caller, context.peer, request.uri);
         Ok(())
     }
 

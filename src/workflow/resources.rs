@@ -500,7 +500,7 @@ fn check_read(
                 problems.push((
                     at,
                     format!("uri_template variable \"{variable}\" must be a single value"),
-                ))
+                ));
             }
             Some(_) => {}
         }
