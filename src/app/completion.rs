@@ -6,10 +6,9 @@
 use serde_json::{Map, Value};
 
 use super::requests::{GetAllConversations, Limit};
-use super::resources::coerce;
+use super::resources::{CONVERSATION_TEMPLATE, coerce};
 use super::{App, EngineError};
 use crate::domain::Caller;
-use crate::workflow::resources::RESERVED_SCHEME;
 use crate::workflow::{Param, validate};
 
 /// At most this many values in one answer (MCP's limit).
@@ -82,7 +81,7 @@ impl App {
                 let candidates = arg.enum_values.iter().chain(&arg.examples).cloned();
                 Ok(Completions::from_candidates(candidates, typed))
             }
-            CompletionTarget::Template(uri) if is_conversation_template(uri) => {
+            CompletionTarget::Template(CONVERSATION_TEMPLATE) => {
                 if argument != "conversation_id" {
                     return Err(unknown_argument());
                 }
@@ -189,10 +188,6 @@ fn as_text(value: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
-}
-
-fn is_conversation_template(uri: &str) -> bool {
-    uri == format!("{RESERVED_SCHEME}://{{conversation_id}}")
 }
 
 fn short(text: &str) -> String {

@@ -156,6 +156,25 @@ impl App {
         Ok(StatusReply::ok(None))
     }
 
+    /// One conversation of the caller's channel as JSON — its summary and every turn with its
+    /// traces and feedback — as REST's `/conversations/{id}` and `conversation://{id}` give it.
+    pub async fn conversation_json(
+        &self,
+        caller: &Caller,
+        conversation_id: u64,
+    ) -> Result<serde_json::Value, EngineError> {
+        let (summary, turns) = self.conversation_turns(caller, conversation_id).await?;
+        Ok(serde_json::json!({
+            "channel_id": caller.channel_id.as_str(),
+            "conversation_id": summary.conversation_id,
+            "topic": summary.topic,
+            "summary": summary.summary,
+            "created_at": summary.created_at,
+            "updated_at": summary.updated_at,
+            "turns": turns,
+        }))
+    }
+
     /// One conversation of the caller's channel with its turns.
     pub async fn conversation_turns(
         &self,

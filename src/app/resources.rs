@@ -2,13 +2,16 @@
 //! through a read-only command) and the channel's conversations (`conversation://{id}`), and
 //! which of them a stored change touched.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::changes::Change;
 use super::{App, EngineError};
 use crate::domain::{Caller, CommandResponse};
 use crate::workflow::resources::{RESERVED_SCHEME, ResourceBody, ResourceTemplate};
 use crate::workflow::{Command, ParamType, validate};
+
+/// The URI template of the channel's conversations.
+pub const CONVERSATION_TEMPLATE: &str = "conversation://{conversation_id}";
 
 /// The URI of one of the channel's conversations.
 pub fn conversation_uri(conversation_id: u64) -> String {
@@ -85,22 +88,13 @@ impl App {
         uri: &str,
         id: u64,
     ) -> Result<ResourceRead, EngineError> {
-        let (summary, turns) = match self.conversation_turns(caller, id).await {
-            Ok(found) => found,
+        let body = match self.conversation_json(caller, id).await {
+            Ok(body) => body,
             Err(EngineError::UnknownConversation(_)) => {
                 return Err(EngineError::UnknownResource(shorten(uri)));
             }
             Err(e) => return Err(e),
         };
-        let body = json!({
-            "channel_id": caller.channel_id.as_str(),
-            "conversation_id": summary.conversation_id,
-            "topic": summary.topic,
-            "summary": summary.summary,
-            "created_at": summary.created_at,
-            "updated_at": summary.updated_at,
-            "turns": turns,
-        });
         Ok(ResourceRead {
             uri: uri.to_string(),
             mime_type: "application/json".into(),

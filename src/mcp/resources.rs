@@ -12,10 +12,10 @@ use rmcp::service::SubscriptionContext;
 
 use crate::app::changes::Seen;
 use crate::app::requests::{GetAllConversations, Limit};
-use crate::app::resources::conversation_uri;
+use crate::app::resources::{CONVERSATION_TEMPLATE, conversation_uri};
 use crate::app::{App, EngineError};
 use crate::domain::Caller;
-use crate::workflow::resources::{RESERVED_SCHEME, ResourceBody, ResourceInfo};
+use crate::workflow::resources::{ResourceBody, ResourceInfo};
 
 /// The workflow's fixed resources, then the channel's conversations.
 pub(crate) async fn list(app: &App, caller: &Caller) -> Result<ListResourcesResult, McpError> {
@@ -75,15 +75,12 @@ pub(crate) fn templates(app: &App) -> ListResourceTemplatesResult {
         })
         .collect();
     templates.push(
-        ResourceTemplate::new(
-            format!("{RESERVED_SCHEME}://{{conversation_id}}"),
-            "conversation",
-        )
-        .with_description(
-            "One conversation of this channel: its summary and every turn with its traces and \
+        ResourceTemplate::new(CONVERSATION_TEMPLATE, "conversation")
+            .with_description(
+                "One conversation of this channel: its summary and every turn with its traces and \
              feedback",
-        )
-        .with_mime_type("application/json"),
+            )
+            .with_mime_type("application/json"),
     );
     ListResourceTemplatesResult::with_all_items(templates)
 }

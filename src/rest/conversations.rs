@@ -6,7 +6,7 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::IntoParams;
 
 use super::RestState;
@@ -129,19 +129,12 @@ pub(super) async fn conversation(
             EngineError::invalid("conversation_id", "must be a non-negative integer").into(),
         );
     };
-    let (summary, turns) = state
-        .app
-        .conversation_turns(&caller, conversation_id)
-        .await?;
-    Ok(Json(json!({
-        "channel_id": caller.channel_id.as_str(),
-        "conversation_id": summary.conversation_id,
-        "topic": summary.topic,
-        "summary": summary.summary,
-        "created_at": summary.created_at,
-        "updated_at": summary.updated_at,
-        "turns": turns,
-    })))
+    Ok(Json(
+        state
+            .app
+            .conversation_json(&caller, conversation_id)
+            .await?,
+    ))
 }
 
 /// Feedback on the last turn of the active conversation (or on `turn_id`).

@@ -129,26 +129,38 @@ impl WorkflowSource {
     }
 }
 
-/// Every `*.ext` file directly in `dir`, sorted by name; a missing dir is empty.
-fn read_files(dir: &Path, ext: &str) -> Result<Vec<SourceFile>, LoadErrors> {
+/// The files directly in `dir` that `keep` accepts, with the errors met listing them; a
+/// missing dir has none.
+fn files_in(
+    dir: &Path,
+    keep: impl Fn(&Path) -> bool,
+) -> Result<(Vec<PathBuf>, Vec<LoadError>), LoadErrors> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Default::default()),
         Err(e) => return Err(LoadErrors(vec![LoadError::new(dir, None, e.to_string())])),
     };
     let mut errors = Vec::new();
-    let mut files = Vec::new();
+    let mut paths = Vec::new();
     for entry in entries {
-        let path = match entry {
-            Ok(entry) => entry.path(),
-            Err(e) => {
-                errors.push(LoadError::new(dir, None, e.to_string()));
-                continue;
+        match entry {
+            Ok(entry) => {
+                let path = entry.path();
+                if keep(&path) && path.is_file() {
+                    paths.push(path);
+                }
             }
-        };
-        if path.extension().is_none_or(|e| e != ext) || !path.is_file() {
-            continue;
+            Err(e) => errors.push(LoadError::new(dir, None, e.to_string())),
         }
+    }
+    Ok((paths, errors))
+}
+
+/// Every `*.ext` file directly in `dir`, sorted by name; a missing dir is empty.
+fn read_files(dir: &Path, ext: &str) -> Result<Vec<SourceFile>, LoadErrors> {
+    let (paths, mut errors) = files_in(dir, |p| p.extension().is_some_and(|e| e == ext))?;
+    let mut files = Vec::new();
+    for path in paths {
         match std::fs::read_to_string(&path) {
             Ok(text) => files.push(SourceFile { path, text }),
             Err(e) => errors.push(LoadError::new(&path, None, format!("cannot read: {e}"))),
@@ -163,24 +175,9 @@ fn read_files(dir: &Path, ext: &str) -> Result<Vec<SourceFile>, LoadErrors> {
 
 /// Every file directly in `dir` but the `*.skip` ones, as bytes; a missing dir is empty.
 fn read_data_files(dir: &Path, skip: &str) -> Result<Vec<DataFile>, LoadErrors> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(LoadErrors(vec![LoadError::new(dir, None, e.to_string())])),
-    };
-    let mut errors = Vec::new();
+    let (paths, mut errors) = files_in(dir, |p| p.extension().is_none_or(|e| e != skip))?;
     let mut files = Vec::new();
-    for entry in entries {
-        let path = match entry {
-            Ok(entry) => entry.path(),
-            Err(e) => {
-                errors.push(LoadError::new(dir, None, e.to_string()));
-                continue;
-            }
-        };
-        if path.extension().is_some_and(|e| e == skip) || !path.is_file() {
-            continue;
-        }
+    for path in paths {
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             errors.push(LoadError::new(&path, None, "the file name is not UTF-8"));
             continue;
