@@ -31,6 +31,47 @@ pub struct GlobalArgs {
     /// User id recorded with stdio and `--auth none` requests.
     #[arg(long, global = true, env = "FLOWMCP_USER", value_name = "ID")]
     pub user: Option<String>,
+    #[command(flatten)]
+    pub llm: LlmArgs,
+}
+
+/// The LLM agent mode plans with (all optional: without one, `invoke_agent` uses the MCP
+/// client's model if it lends it, else the assistant router).
+#[derive(Debug, Clone, Args)]
+pub struct LlmArgs {
+    /// Any OpenAI-compatible /v1 endpoint (Ollama, vLLM, llama.cpp, LiteLLM, OpenAI).
+    #[arg(long, global = true, env = "FLOWMCP_LLM_BASE_URL", value_name = "URL")]
+    pub llm_base_url: Option<String>,
+    /// The model to ask (required with --llm-base-url).
+    #[arg(long, global = true, env = "FLOWMCP_LLM_MODEL", value_name = "NAME")]
+    pub llm_model: Option<String>,
+    /// Sent as `Authorization: Bearer`; prefer the variable (flags show in `ps`).
+    #[arg(
+        long,
+        global = true,
+        env = "FLOWMCP_LLM_API_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    pub llm_api_key: Option<String>,
+    /// Longest wait for one model call, in seconds.
+    #[arg(
+        long,
+        global = true,
+        env = "FLOWMCP_LLM_TIMEOUT",
+        default_value_t = 120,
+        value_name = "SECS"
+    )]
+    pub llm_timeout: u64,
+    /// Model calls one agent turn may make before it must answer.
+    #[arg(
+        long,
+        global = true,
+        env = "FLOWMCP_AGENT_MAX_STEPS",
+        default_value_t = 25,
+        value_name = "N"
+    )]
+    pub agent_max_steps: u32,
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 
-use crate::cli::{AuthMode, GlobalArgs, ServeArgs};
+use crate::agent::{ApiKey, LlmSettings};
+use crate::cli::{AuthMode, GlobalArgs, LlmArgs, ServeArgs};
 use crate::domain::{ChannelId, parse_user_id};
 
 /// The channel of stdio and `--auth none` requests when `--channel` is not given.
@@ -26,6 +27,9 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub channel: ChannelId,
     pub user: Option<String>,
+    /// The LLM of agent mode, if one is configured.
+    pub llm: Option<LlmSettings>,
+    pub agent_max_steps: u32,
 }
 
 impl Settings {
@@ -47,8 +51,57 @@ impl Settings {
             data_dir,
             channel,
             user,
+            llm: llm_settings(&args.llm)?,
+            agent_max_steps: args.llm.agent_max_steps,
         })
     }
+}
+
+/// `--llm-*`: none, or a base URL and a model (the key optional: local servers need none).
+fn llm_settings(args: &LlmArgs) -> anyhow::Result<Option<LlmSettings>> {
+    let Some(raw) = args
+        .llm_base_url
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+    else {
+        if args.llm_model.is_some() {
+            bail!("--llm-model needs --llm-base-url: say where the model is served");
+        }
+        return Ok(None);
+    };
+    let url: axum::http::Uri = raw.trim().parse().map_err(|_| {
+        anyhow::anyhow!(
+            "invalid --llm-base-url {raw:?}: give the /v1 URL of an OpenAI-compatible server, \
+             such as http://127.0.0.1:11434/v1"
+        )
+    })?;
+    if !matches!(url.scheme_str(), Some("http" | "https")) || url.host().is_none() {
+        bail!(
+            "invalid --llm-base-url {raw:?}: give the /v1 URL of an OpenAI-compatible server, \
+             such as http://127.0.0.1:11434/v1"
+        );
+    }
+    let Some(model) = args
+        .llm_model
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+    else {
+        bail!("--llm-base-url needs --llm-model: name the model to ask (e.g. qwen2.5:7b)");
+    };
+    if args.llm_timeout == 0 {
+        bail!("--llm-timeout must be at least 1 second");
+    }
+    if args.agent_max_steps == 0 {
+        bail!("--agent-max-steps must be at least 1");
+    }
+    Ok(Some(LlmSettings {
+        base_url: raw.trim().trim_end_matches('/').to_string(),
+        model: model.to_string(),
+        api_key: args.llm_api_key.as_deref().and_then(ApiKey::new),
+        timeout: std::time::Duration::from_secs(args.llm_timeout),
+        retries: 3,
+    }))
 }
 
 /// `--data-dir`, else `$XDG_DATA_HOME/flowmcp`, else `~/.local/share/flowmcp`.

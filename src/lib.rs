@@ -8,6 +8,8 @@
 //! cli.rs, config.rs   raw flags (clap) → validated Settings
 //! app/                the engine every face calls: request types, EngineError, the builder
 //!                     and plug-ins, perform_action, invoke_assistant, conversations
+//! agent/              agent mode's model side: the OpenAI-compatible client (lenient wire
+//!                     types, SSE), the plan kept between turns, prompt building
 //! assistant/          assistant mode without an LLM: intent index, parameter extraction,
 //!                     built-in commands, the assistant's wording
 //! auth/               RS256 tokens: the key pair, minting, verifying, refresh, revocation
@@ -23,6 +25,7 @@
 //! `main.rs` only parses the command line and calls [`run`]; this file is the composition
 //! root that hands the demo plug-in to the engine.
 
+pub mod agent;
 pub mod app;
 pub mod assistant;
 pub mod auth;
@@ -88,7 +91,13 @@ fn open_app_with(settings: &Settings, max_turns: usize) -> anyhow::Result<App> {
     let source = workflow_source(&settings.workflow)?;
     let mut builder = App::builder(source)
         .data_dir(&settings.data_dir)
-        .max_concurrent_turns(max_turns);
+        .max_concurrent_turns(max_turns)
+        .agent_max_steps(settings.agent_max_steps);
+    if let Some(llm) = &settings.llm {
+        let client = agent::OpenAiClient::new(llm.clone()).context("setting up the LLM client")?;
+        tracing::info!(llm = %agent::LlmClient::describe(&client), "agent mode plans with");
+        builder = builder.llm(Arc::new(client));
+    }
     for plugin in plugins() {
         builder = builder.plugin(plugin);
     }

@@ -14,12 +14,14 @@ const RULES: &[(&str, &[&str])] = &[
     ("domain", &[]),
     ("cli", &[]),
     ("logging", &[]),
-    ("config", &["cli", "domain"]),
+    ("config", &["cli", "domain", "agent"]),
     ("store", &["domain"]),
     ("auth", &["domain", "store"]),
     ("workflow", &["domain"]),
     ("exec", &["domain", "workflow"]),
     ("assistant", &["domain", "workflow"]),
+    // Agent mode's model side: talks to an LLM, knows nothing of channels or stores.
+    ("agent", &[]),
     ("session", &["domain", "assistant"]),
     (
         "app",
@@ -28,11 +30,15 @@ const RULES: &[(&str, &[&str])] = &[
             "workflow",
             "exec",
             "assistant",
+            "agent",
             "session",
             "store",
         ],
     ),
-    ("mcp", &["domain", "app", "auth", "workflow", "config"]),
+    (
+        "mcp",
+        &["domain", "app", "agent", "auth", "workflow", "config"],
+    ),
     ("rest", &["domain", "app", "auth", "workflow", "config"]),
     // A plug-in: it implements the engine's `Plugin` and keeps its data in the store; its
     // tests route the demo's words through the assistant.
@@ -43,7 +49,15 @@ const RULES: &[(&str, &[&str])] = &[
 ];
 
 /// Parts of the engine that must work for any workflow: they may not name the demo.
-const DEMO_FREE: &[&str] = &["app", "store", "assistant", "session", "domain", "exec"];
+const DEMO_FREE: &[&str] = &[
+    "app",
+    "agent",
+    "store",
+    "assistant",
+    "session",
+    "domain",
+    "exec",
+];
 
 fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")

@@ -24,6 +24,8 @@ impl DemoApp {
             data_dir: data_dir.path().to_path_buf(),
             channel: channel.clone(),
             user: None,
+            llm: None,
+            agent_max_steps: 25,
         })
         .expect("demo opens");
         let runtime = tokio::runtime::Builder::new_current_thread()

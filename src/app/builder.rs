@@ -12,6 +12,7 @@ use super::requests::{
     PerformAction, PostFeedback, Request,
 };
 use super::{App, Inner};
+use crate::agent::LlmClient;
 use crate::assistant::{Assistant, Builtin};
 use crate::exec::Executors;
 use crate::exec::builtin::BuiltinRegistry;
@@ -87,6 +88,8 @@ pub struct AppBuilder {
     store: Option<StoreChoice>,
     plugins: Vec<Arc<dyn Plugin>>,
     max_turns: usize,
+    llm: Option<Arc<dyn LlmClient>>,
+    agent_max_steps: u32,
 }
 
 /// Turns running at once, all channels together, unless the builder says otherwise.
@@ -99,6 +102,7 @@ impl std::fmt::Debug for AppBuilder {
             .field("store", &self.store)
             .field("plugins", &plugins)
             .field("max_turns", &self.max_turns)
+            .field("llm", &self.llm.as_ref().map(|l| l.describe()))
             .finish_non_exhaustive()
     }
 }
@@ -111,6 +115,8 @@ impl App {
             store: None,
             plugins: Vec::new(),
             max_turns: DEFAULT_MAX_TURNS,
+            llm: None,
+            agent_max_steps: super::agent::DEFAULT_MAX_STEPS,
         }
     }
 }
@@ -157,6 +163,19 @@ impl AppBuilder {
     /// Run at most `n` turns at once (all channels together); more are refused as busy.
     pub fn max_concurrent_turns(mut self, n: usize) -> Self {
         self.max_turns = n.max(1);
+        self
+    }
+
+    /// Plan agent turns with `llm` (without one, `invoke_agent` borrows the MCP client's
+    /// model, or the assistant router answers).
+    pub fn llm(mut self, llm: Arc<dyn LlmClient>) -> Self {
+        self.llm = Some(llm);
+        self
+    }
+
+    /// Model calls an agent turn may make before it must answer (at least 1).
+    pub fn agent_max_steps(mut self, steps: u32) -> Self {
+        self.agent_max_steps = steps.max(1);
         self
     }
 
@@ -213,6 +232,8 @@ impl AppBuilder {
                 turns: Arc::new(tokio::sync::Semaphore::new(self.max_turns)),
                 max_turns: self.max_turns,
                 changes: super::changes::Changes::new(),
+                llm: self.llm,
+                agent_max_steps: self.agent_max_steps,
             }),
         })
     }

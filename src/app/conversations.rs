@@ -39,16 +39,23 @@ impl App {
         let store = self.store().clone();
         let channel = caller.channel_id.clone();
         let active = session.active_conversation();
-        let closed = blocking(move || {
-            let turns = store.turns(&channel, active)?;
-            if turns.is_empty() {
-                return Ok(None);
-            }
-            let (topic, summary) = summarize(&turns);
-            let (_, state) = store.close_and_start_new(&channel, &topic, &summary)?;
-            Ok(Some((topic, state.active_conversation)))
-        })
-        .await?;
+        let turns = blocking(move || store.turns(&channel, active)).await?;
+        let closed = if turns.is_empty() {
+            None
+        } else {
+            let written = match self.llm() {
+                Some(llm) => self.topic_from_llm(llm.as_ref(), &turns).await,
+                None => None,
+            };
+            let (topic, summary) = written.unwrap_or_else(|| summarize(&turns));
+            let store = self.store().clone();
+            let channel = caller.channel_id.clone();
+            blocking(move || {
+                let (_, state) = store.close_and_start_new(&channel, &topic, &summary)?;
+                Ok(Some((topic, state.active_conversation)))
+            })
+            .await?
+        };
         match closed {
             None => Ok(StatusReply::ok(Some("No turns to save".into()))),
             Some((topic, new_id)) => {

@@ -6,6 +6,7 @@
 //! - [`builder`]: how an `App` is put together — workflow, store, plug-ins;
 //! - [`requests`] and [`error`]: what every face asks, and every way the engine says no;
 //! - [`actions`]: `perform_action` — validate, run, record the turn;
+//! - [`agent`]: `invoke_agent` — a model plans and calls commands (`crate::agent` talks to it);
 //! - [`assistant`]: `invoke_assistant` — words → command, clarification dialog, contexts;
 //! - `route`: [`App::route`] — the router's choice, settled by the data (`[applies_when]`);
 //! - [`conversations`]: new / list / activate conversations, feedback, reading turns;
@@ -15,6 +16,7 @@
 //! - [`trace`]: the events of a running turn.
 
 pub mod actions;
+pub mod agent;
 pub mod assistant;
 pub mod builder;
 pub mod changes;
@@ -29,12 +31,14 @@ pub mod trace;
 use std::sync::Arc;
 
 pub use actions::{ActionOutcome, ActionReply};
+pub use agent::{AgentReply, Borrowed};
 pub use assistant::{AskAnswer, AskRequest, AssistantReply, ParamAsker};
 pub use builder::{AppBuilder, Plugin, check};
 pub use conversations::StatusReply;
 pub use error::EngineError;
 pub use trace::TraceObserver;
 
+use crate::agent::LlmClient;
 use crate::assistant::{Assistant, AssistantState};
 use crate::domain::{Caller, ChannelId, Turn};
 use crate::exec::Executors;
@@ -59,6 +63,9 @@ struct Inner {
     turns: Arc<tokio::sync::Semaphore>,
     max_turns: usize,
     changes: changes::Changes,
+    /// The model agent turns plan with, if one is configured.
+    llm: Option<Arc<dyn LlmClient>>,
+    agent_max_steps: u32,
 }
 
 impl std::fmt::Debug for App {

@@ -102,6 +102,14 @@ impl Request for InvokeAgent {
     const FIELDS: &'static [&'static str] = &["user_query", "timeout_seconds"];
 }
 
+impl InvokeAgent {
+    /// The checks of the words the turn would make first, for a face that must refuse before
+    /// it starts answering (a stream).
+    pub fn check(&self) -> Result<(), EngineError> {
+        super::assistant::check_field(&self.user_query, "user_query").map(|_| ())
+    }
+}
+
 /// `new_conversation`: close the active conversation and start the next.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -65,6 +65,39 @@ impl TraceSink {
         );
     }
 
+    /// Events of this turn recorded by an earlier call (a turn carried across a client's
+    /// calls), renumbered to this slot; the observer heard them already.
+    pub(crate) fn carry(&mut self, events: Vec<Value>) {
+        for event in events {
+            if let Ok(mut event) = serde_json::from_value::<TraceEvent>(event) {
+                event.conversation_id = self.slot.conversation_id;
+                event.turn_id = self.slot.turn_id;
+                event.seq = self.events.len() as u64 + 1;
+                self.events.push(event);
+            }
+        }
+    }
+
+    /// Any other step (a model call, in agent mode).
+    pub(crate) fn note(
+        &mut self,
+        direction: Direction,
+        raw_command: &str,
+        command_name: &str,
+        parameters: &Map<String, Value>,
+        response_text: String,
+        success: bool,
+    ) {
+        self.push(
+            direction,
+            raw_command,
+            command_name,
+            parameters,
+            response_text,
+            success,
+        );
+    }
+
     fn push(
         &mut self,
         direction: Direction,

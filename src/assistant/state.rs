@@ -19,6 +19,10 @@ pub struct AssistantState {
     /// The question the next message answers, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dialog: Option<Dialog>,
+    /// Agent mode's plan while it waits on the user (`agent::Plan`, kept opaque here: the
+    /// assistant only carries it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<Value>,
 }
 
 /// One entered context and the parameters of the command that entered it.

@@ -7,6 +7,7 @@
 //! - `events`: a call's trace events as progress notifications and log messages;
 //! - `session`: what one session asked for (subscriptions, log level);
 //! - `elicit`: asking the client for missing parameters;
+//! - `sampling`: the client's model for agent turns (deprecated by the spec, kept here);
 //! - [`server`]: the handler itself (completions included);
 //! - [`stdio`] and [`http`]: the two transports.
 
@@ -15,6 +16,7 @@ mod elicit;
 mod events;
 pub mod http;
 mod resources;
+mod sampling;
 pub mod server;
 mod session;
 pub mod stdio;

@@ -23,11 +23,14 @@ use super::conversation_tools;
 use super::elicit::ElicitAsker;
 use super::events;
 use super::resources;
+use super::sampling;
 use super::session::SessionState;
 use super::tools::{self, ToolSet, error_result};
+use crate::agent::LlmClient;
+use crate::app::agent::ClientRounds;
 use crate::app::completion::CompletionTarget;
-use crate::app::requests::{self, InvokeAssistant, PerformAction, Request};
-use crate::app::{ActionReply, App, AssistantReply, ParamAsker};
+use crate::app::requests::{self, InvokeAgent, InvokeAssistant, PerformAction, Request};
+use crate::app::{ActionReply, AgentReply, App, AssistantReply, Borrowed, ParamAsker};
 use crate::domain::Caller;
 use crate::workflow::{ContentSpec, template};
 
@@ -41,6 +44,8 @@ pub struct FlowServer {
     tools: Arc<ToolSet>,
     /// This session's subscriptions and log level: its own, not shared by `fork`.
     session: Arc<SessionState>,
+    /// Seals agent plans awaiting the client's model (one key per process).
+    rounds: Option<Arc<sampling::Rounds>>,
 }
 
 impl std::fmt::Debug for FlowServer {
@@ -62,6 +67,7 @@ impl FlowServer {
             caller: Some(caller),
             tools,
             session: Arc::default(),
+            rounds: sampling::Rounds::new().map(Arc::new),
         }
     }
 
@@ -73,6 +79,7 @@ impl FlowServer {
             caller: None,
             tools,
             session: Arc::default(),
+            rounds: sampling::Rounds::new().map(Arc::new),
         }
     }
 
@@ -194,6 +201,126 @@ impl FlowServer {
         }
     }
 
+    /// `invoke_agent`: planned by flowmcp's LLM; without one by the client's own model
+    /// (sampling) when it lends it; else the assistant router answers (asking by elicitation
+    /// where the client can).
+    async fn invoke_agent(
+        &self,
+        request: InvokeAgent,
+        input_responses: Option<InputResponses>,
+        request_state: Option<String>,
+        context: &RequestContext<RoleServer>,
+    ) -> CallToolResponse {
+        let caller = match self.caller(context) {
+            Ok(caller) => caller,
+            Err(e) => return tools::message_result(e.message).into(),
+        };
+        let stateless_era = context
+            .protocol_version()
+            .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
+        let borrow_model = self.app.llm().is_none() && sampling::lends_llm(context);
+        if borrow_model && stateless_era {
+            return self
+                .invoke_agent_in_rounds(&caller, request, input_responses, request_state, context)
+                .await;
+        }
+        let client_llm = borrow_model.then(|| sampling::ClientLlm::for_peer(&context.peer));
+        let asker = ElicitAsker::for_call(context, input_responses);
+        let borrowed = Borrowed {
+            llm: client_llm.as_ref().map(|l| l as &dyn LlmClient),
+            asker: asker.as_ref().map(|a| a as &dyn ParamAsker),
+            rounds: None,
+        };
+        let (observer, forwarder) = events::forwarder(context, "agent", self.session.log_level());
+        let outcome = self
+            .app
+            .invoke_agent(&caller, request, observer, borrowed)
+            .await;
+        if let Some(forwarder) = forwarder {
+            let _ = forwarder.await;
+        }
+        match outcome {
+            Ok(AgentReply::Answered(outcome)) => {
+                if outcome.context_changed {
+                    notify_tools_changed(context).await;
+                }
+                tools::outcome_result(outcome).into()
+            }
+            Ok(AgentReply::InputRequired) => {
+                match asker.as_ref().and_then(ElicitAsker::input_required) {
+                    Some(required) => required.into(),
+                    None => tools::message_result("the question could not be sent").into(),
+                }
+            }
+            Ok(AgentReply::AwaitingModel { .. }) => {
+                tools::message_result("the model request could not be sent").into()
+            }
+            Err(e) => error_result(&e).into(),
+        }
+    }
+
+    /// `invoke_agent` on the client's model in the stateless era: each model request goes
+    /// out as `input_required`, and the client's next call (with the answer and the sealed
+    /// handle in `request_state`) continues the plan kept in the store.
+    async fn invoke_agent_in_rounds(
+        &self,
+        caller: &Caller,
+        request: InvokeAgent,
+        input_responses: Option<InputResponses>,
+        request_state: Option<String>,
+        context: &RequestContext<RoleServer>,
+    ) -> CallToolResponse {
+        let Some(rounds) = self.rounds.as_deref() else {
+            return tools::message_result("the client's model cannot be used here").into();
+        };
+        let channel = caller.channel_id.as_str();
+        let continues = match request_state.as_deref().map(|s| rounds.open(s, channel)) {
+            None => None,
+            Some(Ok(handle)) => Some(handle),
+            Some(Err(e)) => return tools::message_result(e.message).into(),
+        };
+        let model = match sampling::AnswerFromClient::from_responses(input_responses.as_ref()) {
+            Ok(model) => model,
+            Err(e) => return tools::message_result(e.message).into(),
+        };
+        if continues.is_some() != model.has_answer() {
+            return tools::message_result(
+                "a continued invoke_agent call brings both the model's answer (inputResponses \
+                 \"llm\") and the requestState it was given",
+            )
+            .into();
+        }
+        let borrowed = Borrowed {
+            llm: Some(&model),
+            asker: None,
+            rounds: Some(ClientRounds {
+                continues: continues.as_deref(),
+                max_calls: sampling::CLIENT_MAX_CALLS,
+            }),
+        };
+        let (observer, forwarder) = events::forwarder(context, "agent", self.session.log_level());
+        let outcome = self
+            .app
+            .invoke_agent(caller, request, observer, borrowed)
+            .await;
+        if let Some(forwarder) = forwarder {
+            let _ = forwarder.await;
+        }
+        match outcome {
+            Ok(AgentReply::AwaitingModel { handle }) => {
+                match model.input_required(rounds.seal(&handle, channel)) {
+                    Some(required) => required.into(),
+                    None => tools::message_result("the model request could not be sent").into(),
+                }
+            }
+            Ok(AgentReply::Answered(outcome)) => tools::outcome_result(outcome).into(),
+            Ok(AgentReply::InputRequired) => {
+                tools::message_result("the question could not be sent").into()
+            }
+            Err(e) => error_result(&e).into(),
+        }
+    }
+
     /// A command's own tool: only where the channel's context offers it.
     async fn command_tool(
         &self,
@@ -294,6 +421,7 @@ impl ServerHandler for FlowServer {
             name,
             arguments,
             input_responses,
+            request_state,
             ..
         } = request;
         let args = arguments.unwrap_or_default();
@@ -312,6 +440,15 @@ impl ServerHandler for FlowServer {
             return Ok(match requests::parse::<InvokeAssistant>(args) {
                 Ok(request) => {
                     Box::pin(self.invoke_assistant(request, input_responses, &context)).await
+                }
+                Err(e) => error_result(&e).into(),
+            });
+        }
+        if name == InvokeAgent::NAME {
+            return Ok(match requests::parse::<InvokeAgent>(args) {
+                Ok(request) => {
+                    Box::pin(self.invoke_agent(request, input_responses, request_state, &context))
+                        .await
                 }
                 Err(e) => error_result(&e).into(),
             });

@@ -10,7 +10,7 @@ use rmcp::model::{
 use serde_json::{Value, json};
 
 use crate::app::requests::{
-    self, ActivateConversation, GetAllConversations, InvokeAssistant, NewConversation,
+    self, ActivateConversation, GetAllConversations, InvokeAgent, InvokeAssistant, NewConversation,
     PerformAction, PostFeedback, Request,
 };
 use crate::app::{ActionOutcome, EngineError, StatusReply};
@@ -29,6 +29,7 @@ impl ToolSet {
         let mut tools = vec![
             perform_action_tool(catalog, output_schema.clone()),
             invoke_assistant_tool(catalog, output_schema.clone()),
+            invoke_agent_tool(catalog, output_schema.clone()),
         ];
         tools.extend(conversation_tools());
         tools.extend(
@@ -120,6 +121,22 @@ fn invoke_assistant_tool(catalog: &Catalog, output_schema: Arc<JsonObject>) -> T
     Tool::new(InvokeAssistant::NAME, description, Arc::new(schema))
         .with_raw_output_schema(output_schema)
         .with_annotations(ToolAnnotations::new().read_only(false).open_world(false))
+}
+
+fn invoke_agent_tool(catalog: &Catalog, output_schema: Arc<JsonObject>) -> Tool {
+    let description = format!(
+        "Ask the \"{}\" workflow's agent in plain words: a model plans the request and runs \
+         the commands it needs, and may ask you a question (answer with the next call). \
+         The model is the server's own LLM, else yours when your client lends it (sampling \
+         with tools); with neither, the deterministic assistant answers (like \
+         invoke_assistant) and says so. One turn at a time per channel.",
+        catalog.name
+    );
+    let mut schema = requests::input_schema::<InvokeAgent>();
+    describe_timeout(&mut schema, catalog);
+    Tool::new(InvokeAgent::NAME, description, Arc::new(schema))
+        .with_raw_output_schema(output_schema)
+        .with_annotations(ToolAnnotations::new().read_only(false).open_world(true))
 }
 
 /// The four conversation tools, in a stable order.

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
 
 use crate::app::requests::{
-    self, InvokeAssistant, MAX_FEEDBACK_CHARS, MAX_QUERY_CHARS, Request, TEXT_PATTERN,
+    self, InvokeAgent, InvokeAssistant, MAX_FEEDBACK_CHARS, MAX_QUERY_CHARS, Request, TEXT_PATTERN,
 };
 use crate::domain::{ChannelId, MAX_CHANNEL_ID_LEN, MAX_USER_ID_LEN, Timeout, parse_user_id};
 
@@ -199,6 +199,15 @@ impl Request for InvokeBody {
 }
 
 impl InvokeBody {
+    /// The engine's agent request (the same words and timeout).
+    pub fn into_agent_request(self) -> Result<InvokeAgent, crate::app::EngineError> {
+        let request = self.into_request()?;
+        Ok(InvokeAgent {
+            user_query: request.command,
+            timeout_seconds: request.timeout_seconds,
+        })
+    }
+
     /// The engine's request: exactly one of `user_query` and `command`.
     pub fn into_request(self) -> Result<InvokeAssistant, crate::app::EngineError> {
         let command = match (self.user_query, self.command) {

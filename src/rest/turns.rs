@@ -5,8 +5,8 @@
 //! A stream runs its turn in a task of its own: a client that hangs up mid-stream stops
 //! hearing about the turn, but the turn still finishes and is stored.
 //!
-//! Until agent mode lands, the agent endpoints answer through the assistant router, and say
-//! so in the output (`artifacts.agent`).
+//! The agent endpoints plan with the configured LLM; without one the assistant router answers
+//! and the output says so (`artifacts.agent`).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -25,8 +25,8 @@ use super::RestState;
 use super::api::{Detail, InvokeBody, PerformActionBody, StreamFormat};
 use super::body::JsonBody;
 use super::error::ApiError;
-use crate::app::requests::InvokeAssistant;
-use crate::app::{ActionOutcome, AssistantReply, EngineError};
+use crate::app::requests::{InvokeAgent, InvokeAssistant};
+use crate::app::{ActionOutcome, AgentReply, AssistantReply, Borrowed, EngineError};
 use crate::domain::{Caller, TraceEvent};
 
 /// How often an idle SSE stream sends a keep-alive comment.
@@ -39,17 +39,6 @@ pub(super) fn with_traces(outcome: ActionOutcome) -> Value {
         map.insert(
             "traces".into(),
             serde_json::to_value(&outcome.traces).unwrap_or_default(),
-        );
-    }
-    output
-}
-
-/// The note the agent endpoints add while there is no agent mode.
-fn assistant_answered(mut output: Value) -> Value {
-    if let Some(Value::Object(artifacts)) = output.pointer_mut("/command_responses/0/artifacts") {
-        artifacts.insert(
-            "agent".into(),
-            json!({"llm": false, "note": "no LLM is configured: the assistant router answered"}),
         );
     }
     output
@@ -121,7 +110,12 @@ pub(super) async fn invoke_assistant(
     let request = body.into_request()?;
     if wants_sse(&headers) {
         request.check()?;
-        return Ok(stream(state, caller, request, StreamFormat::Sse, false));
+        return Ok(stream(
+            state,
+            caller,
+            Words::Assistant(request),
+            StreamFormat::Sse,
+        ));
     }
     Ok(Json(assistant_turn(&state, &caller, request).await?).into_response())
 }
@@ -147,9 +141,17 @@ pub(super) async fn invoke_agent(
     JsonBody(body): JsonBody<InvokeBody>,
 ) -> Result<Json<Value>, ApiError> {
     let caller = state.caller(&headers)?;
-    let request = body.into_request()?;
-    let output = assistant_turn(&state, &caller, request).await?;
-    Ok(Json(assistant_answered(output)))
+    let request = body.into_agent_request()?;
+    match state
+        .app
+        .invoke_agent(&caller, request, None, Borrowed::default())
+        .await?
+    {
+        AgentReply::Answered(outcome) => Ok(Json(with_traces(outcome))),
+        AgentReply::InputRequired | AgentReply::AwaitingModel { .. } => Err(ApiError::BadRequest(
+            "the question could not be asked here".into(),
+        )),
+    }
 }
 
 /// The turn's trace events as they happen, then its output (or an error line): NDJSON by
@@ -177,7 +179,7 @@ pub(super) async fn invoke_agent_stream(
     JsonBody(body): JsonBody<InvokeBody>,
 ) -> Result<Response, ApiError> {
     let caller = state.caller(&headers)?;
-    let request = body.into_request()?;
+    let request = body.into_agent_request()?;
     // Refused before the stream starts: once it has, the status is 200.
     request.check()?;
     let format = if wants_sse(&headers) {
@@ -193,7 +195,13 @@ pub(super) async fn invoke_agent_stream(
             .and_then(StreamFormat::parse)
             .unwrap_or(StreamFormat::Ndjson)
     };
-    Ok(stream(state, caller, request, format, true))
+    Ok(stream(state, caller, Words::Agent(request), format))
+}
+
+/// What a streamed turn answers.
+enum Words {
+    Assistant(InvokeAssistant),
+    Agent(InvokeAgent),
 }
 
 /// One item of a stream.
@@ -204,32 +212,30 @@ enum Item {
 }
 
 /// Run the turn in a task of its own and stream what it does.
-fn stream(
-    state: RestState,
-    caller: Caller,
-    request: InvokeAssistant,
-    format: StreamFormat,
-    agent: bool,
-) -> Response {
+fn stream(state: RestState, caller: Caller, words: Words, format: StreamFormat) -> Response {
     let (trace_tx, trace_rx) = tokio::sync::mpsc::unbounded_channel();
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
-        let result = state
-            .app
-            .invoke_assistant(&caller, request, Some(trace_tx), None)
-            .await;
+        let app = &state.app;
+        let result = match words {
+            Words::Assistant(request) => app
+                .invoke_assistant(&caller, request, Some(trace_tx), None)
+                .await
+                .map(|reply| match reply {
+                    AssistantReply::Answered(outcome) => Some(outcome),
+                    AssistantReply::InputRequired => None,
+                }),
+            Words::Agent(request) => app
+                .invoke_agent(&caller, request, Some(trace_tx), Borrowed::default())
+                .await
+                .map(|reply| match reply {
+                    AgentReply::Answered(outcome) => Some(outcome),
+                    AgentReply::InputRequired | AgentReply::AwaitingModel { .. } => None,
+                }),
+        };
         let last = match result {
-            Ok(AssistantReply::Answered(outcome)) => {
-                let output = with_traces(outcome);
-                Item::Output(if agent {
-                    assistant_answered(output)
-                } else {
-                    output
-                })
-            }
-            Ok(AssistantReply::InputRequired) => {
-                Item::Error("the question could not be asked here".into())
-            }
+            Ok(Some(outcome)) => Item::Output(with_traces(outcome)),
+            Ok(None) => Item::Error("the question could not be asked here".into()),
             Err(e) => Item::Error(error_detail(&e)),
         };
         // Nobody listening any more is fine: the turn is stored either way.

@@ -2,6 +2,8 @@
 //! in-memory pipe, and real MCP clients for both.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub(crate) mod llm;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -44,6 +46,16 @@ impl InProcess {
     /// The workflow folder `workflow` (default: the embedded demo) on `data_dir`, acting for
     /// channel `local`, as `flowmcp serve` would open it.
     pub(crate) fn open(data_dir: &Path, workflow: Option<&Path>) -> Self {
+        Self::open_with(data_dir, workflow, None, 25)
+    }
+
+    /// [`Self::open`] with agent mode planning through `llm`, at most `max_steps` steps.
+    pub(crate) fn open_with(
+        data_dir: &Path,
+        workflow: Option<&Path>,
+        llm: Option<flowmcp::agent::LlmSettings>,
+        max_steps: u32,
+    ) -> Self {
         let channel = flowmcp::domain::ChannelId::parse("local").expect("channel");
         let settings = flowmcp::config::Settings {
             workflow: workflow.map_or(flowmcp::config::WorkflowChoice::Embedded, |dir| {
@@ -52,6 +64,8 @@ impl InProcess {
             data_dir: data_dir.to_path_buf(),
             channel: channel.clone(),
             user: None,
+            llm,
+            agent_max_steps: max_steps,
         };
         Self {
             app: flowmcp::open_app(&settings).expect("the workflow opens"),

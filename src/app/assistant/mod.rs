@@ -365,10 +365,15 @@ impl App {
 
 /// Oversized, empty or control-character input is refused before anything happens.
 pub(crate) fn check_text(text: &str) -> Result<&str, EngineError> {
+    check_field(text, "command")
+}
+
+/// [`check_text`] for a request field of another name (`user_query`).
+pub(crate) fn check_field<'a>(text: &'a str, field: &'static str) -> Result<&'a str, EngineError> {
     let chars = text.chars().count();
     if chars > MAX_QUERY_CHARS {
         return Err(EngineError::TooLong {
-            field: "command",
+            field,
             chars,
             limit: MAX_QUERY_CHARS,
         });
@@ -378,7 +383,7 @@ pub(crate) fn check_text(text: &str) -> Result<&str, EngineError> {
         .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
     {
         return Err(EngineError::invalid(
-            "command",
+            field,
             format!(
                 "contains a control character (U+{:04X} at byte {at}): send plain text",
                 c as u32
@@ -388,7 +393,7 @@ pub(crate) fn check_text(text: &str) -> Result<&str, EngineError> {
     let text = text.trim();
     if text.is_empty() {
         return Err(EngineError::invalid(
-            "command",
+            field,
             "is empty: say what you want to do (e.g. \"what can I do?\")",
         ));
     }
