@@ -17,7 +17,8 @@ use common::{InProcess, TestServer, call_on, is_error, output, text};
 use flowmcp::agent::{ApiKey, LlmSettings};
 use rmcp::model::{
     CallToolRequestParams, ClientCapabilities, ClientConfig, CreateMessageRequestParams,
-    CreateMessageResult, ErrorData, Implementation, SamplingMessage,
+    CreateMessageResult, ElicitRequestParams, ElicitResult, ElicitationAction, ErrorData,
+    Implementation, SamplingMessage,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ClientHandler, RoleClient};
@@ -511,6 +512,9 @@ async fn bad_llm_flags_are_refused_with_the_reason() {
 #[derive(Clone, Default)]
 struct LendsModel {
     tools: bool,
+    /// Declares form elicitation and answers each question with this (`None`: declines).
+    elicits: Option<Option<String>>,
+    questions: Arc<Mutex<Vec<String>>>,
     script: Arc<Mutex<VecDeque<CreateMessageResult>>>,
     seen: Arc<Mutex<Vec<CreateMessageRequestParams>>>,
 }
@@ -519,6 +523,8 @@ impl LendsModel {
     fn new(script: Vec<CreateMessageResult>) -> Self {
         Self {
             tools: true,
+            elicits: None,
+            questions: Arc::default(),
             script: Arc::new(Mutex::new(script.into())),
             seen: Arc::default(),
         }
@@ -543,12 +549,31 @@ impl ClientHandler for LendsModel {
             .ok_or_else(|| ErrorData::internal_error("the script is over", None))
     }
 
+    async fn create_elicitation(
+        &self,
+        request: ElicitRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, ErrorData> {
+        let asked = serde_json::to_value(&request).unwrap_or_default();
+        let message = asked["message"].as_str().unwrap_or("").to_string();
+        self.questions.lock().expect("lock").push(message);
+        Ok(match self.elicits.clone().flatten() {
+            Some(answer) => {
+                ElicitResult::new(ElicitationAction::Accept).with_content(json!({"answer": answer}))
+            }
+            None => ElicitResult::new(ElicitationAction::Decline),
+        })
+    }
+
     fn get_info(&self) -> ClientConfig {
-        let sampling = if self.tools {
+        let mut sampling = if self.tools {
             json!({"sampling": {"tools": {}}})
         } else {
             json!({"sampling": {}})
         };
+        if self.elicits.is_some() {
+            sampling["elicitation"] = json!({"form": {}});
+        }
         let capabilities: ClientCapabilities = serde_json::from_value(sampling).unwrap_or_default();
         ClientConfig::new(capabilities, Implementation::new("lends-model", "0"))
     }
@@ -748,4 +773,47 @@ async fn a_tampered_or_replayed_request_state_continues_nothing() {
     assert_eq!(response(&done), "Hi there.");
     let replayed = format!("{:?}", again(state).await.expect("answered"));
     assert!(replayed.contains("does not continue"), "{replayed}");
+}
+
+#[tokio::test]
+async fn in_the_stateless_era_ask_user_puts_the_question_within_the_call() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::demo(dir.path()).await;
+    let lender = LendsModel {
+        elicits: Some(Some(ORDER.to_string())),
+        ..LendsModel::new(vec![
+            tool_use("q1", "ask_user", json!({"question": "Which order?"})),
+            tool_use("u1", "get_order_details", json!({"order_id": ORDER})),
+            text_answer("Found your order."),
+        ])
+    };
+    let c = stateless_lender(&server, lender.clone()).await;
+    let result = c.call_tool(invoke("check my order")).await.expect("rounds");
+    assert_eq!(response(&result), "Found your order.", "{}", text(&result));
+    assert_eq!(*lender.questions.lock().expect("lock"), ["Which order?"]);
+    let seen = lender.seen();
+    let answered = serde_json::to_value(&seen[1].messages)
+        .expect("json")
+        .to_string();
+    assert!(
+        answered.contains("The user answered: #W2611340"),
+        "{answered}"
+    );
+
+    // A declined question ends the turn politely, and the next call starts afresh.
+    let decliner = LendsModel {
+        elicits: Some(None),
+        ..LendsModel::new(vec![tool_use(
+            "q2",
+            "ask_user",
+            json!({"question": "Which one?"}),
+        )])
+    };
+    let c = stateless_lender(&server, decliner.clone()).await;
+    let result = c.call_tool(invoke("cancel it")).await.expect("rounds");
+    assert_eq!(response(&result), "All right, I have left it there.");
+    assert!(
+        decliner.seen().len() == 1,
+        "no model call after the decline"
+    );
 }

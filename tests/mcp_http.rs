@@ -13,7 +13,7 @@ async fn the_stateless_era_serves_the_same_tools() {
     let server = TestServer::demo(dir.path()).await;
     let client = server.stateless_client().await;
     let tools = client.list_all_tools().await.expect("tools/list");
-    assert_eq!(tools.len(), 21);
+    assert_eq!(tools.len(), 22);
     let result = call(
         &client,
         "get_user_details",

@@ -17,6 +17,7 @@ async fn lists_generated_tools_with_schemas_and_annotations() {
     for expected in [
         "perform_action",
         "invoke_assistant",
+        "invoke_agent",
         "new_conversation",
         "get_all_conversations",
         "activate_conversation",
@@ -44,7 +45,7 @@ async fn lists_generated_tools_with_schemas_and_annotations() {
     }
     assert_eq!(
         tools.len(),
-        21,
+        22,
         "no stub tools beyond the built-in tools and the commands: {names:?}"
     );
     for tool in &tools {

@@ -33,11 +33,14 @@ pub struct Plan {
     /// The `ask_user` call the next message answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting_on: Option<String>,
-    /// While the model's answer is awaited from the MCP client (a 2026-07-28
-    /// `input_required` round): the handle its `request_state` names, so only that retry
-    /// continues the turn.
+    /// While the turn awaits the MCP client's next call (a 2026-07-28 `input_required`
+    /// round: its model's answer, or the user's answer to `waiting_on`): the handle the
+    /// call's `request_state` names, so only that call continues the turn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub awaiting_model: Option<String>,
+    pub awaiting_client: Option<String>,
+    /// The client rounds this turn has used (a client gives up after a fixed number).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rounds: u32,
     /// The trace events of a turn that spans client rounds, kept as JSON until it is stored.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub carried_traces: Vec<Value>,
@@ -60,14 +63,16 @@ impl Plan {
     pub fn resume(previous: Option<Self>, words: &str) -> Self {
         match previous {
             // A turn that awaited the client's model, called afresh: the call starts over.
-            Some(plan) if plan.awaiting_model.is_some() => Self::start(words),
+            Some(plan) if plan.awaiting_client.is_some() => Self::start(words),
             Some(mut plan) => match plan.waiting_on.take() {
                 Some(call) => {
                     plan.trajectory.push(Message::tool_result(
                         &call,
                         format!("The user answered: {words}"),
                     ));
+                    // A new call: the step count and the client's rounds start again.
                     plan.steps = 0;
+                    plan.rounds = 0;
                     plan
                 }
                 None => Self::start(words),
@@ -112,6 +117,10 @@ impl Plan {
         self.trajectory.drain(start..end);
         true
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// An earlier turn of the conversation, as context.

@@ -40,7 +40,7 @@ pub const DEFAULT_MAX_STEPS: u32 = 25;
 const CONTEXT_RETRIES: usize = 12;
 
 /// What the client of this request lends the agent.
-#[derive(Default, Clone, Copy)]
+#[derive(Default, Clone)]
 pub struct Borrowed<'a> {
     /// The client's own model (MCP sampling), used when none is configured.
     pub llm: Option<&'a dyn LlmClient>,
@@ -52,13 +52,25 @@ pub struct Borrowed<'a> {
 }
 
 /// A turn carried across the client's calls.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ClientRounds<'a> {
     /// The handle of the plan this call continues (from its `request_state`); `None` on
     /// the first call.
     pub continues: Option<&'a str>,
     /// Calls the client makes before it gives up (rmcp's clients: 10).
     pub max_calls: u32,
+    /// The client can put `ask_user`'s question to the user within the call (elicitation).
+    pub can_ask: bool,
+    /// The user's answer to the question the previous call asked.
+    pub answer: Option<UserAnswer>,
+}
+
+/// What the user said to a question asked within the call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UserAnswer {
+    Said(String),
+    /// Declined or dismissed: the turn ends, politely.
+    Declined,
 }
 
 impl std::fmt::Debug for Borrowed<'_> {
@@ -82,6 +94,9 @@ pub enum AgentReply {
     /// client's next call brings its answer and names `handle` (sealed in its
     /// `request_state`). The plan so far is kept in the channel's state.
     AwaitingModel { handle: String },
+    /// `ask_user`'s question goes to the user within the call (an elicitation in
+    /// `input_required`); the client's next call brings the answer and names `handle`.
+    AwaitingUser { handle: String, question: String },
 }
 
 /// How the loop ended.
@@ -107,9 +122,59 @@ struct Run<'a> {
     command_timeout: Timeout,
     deadline: Instant,
     max_steps: u32,
+    /// The turn runs within a client's rounds (its model, its questions).
+    rounds: Option<(u32, bool)>,
     /// The last command run: the turn's `command_name` and parameters.
     last_command: Option<(String, Map<String, Value>)>,
     commands_run: Vec<String>,
+}
+
+impl Run<'_> {
+    /// Within a client's rounds, the last model request must be made now: its answer comes
+    /// with the client's last call.
+    fn last_round(&self) -> bool {
+        self.rounds
+            .is_some_and(|(max_calls, _)| self.plan.rounds + 2 >= max_calls)
+    }
+
+    /// `ask_user` can put its question within the call, leaving rounds for the model to go
+    /// on after the answer.
+    fn can_ask_within_call(&self) -> bool {
+        self.rounds
+            .is_some_and(|(max_calls, can_ask)| can_ask && self.plan.rounds + 4 <= max_calls)
+    }
+}
+
+/// A plan continued by the client's next call: the model's answer is awaited by the loop;
+/// the user's answer to the question asked goes to the plan now. Returns the plan, the trace
+/// events carried, and whether the user declined.
+fn continue_in_call(
+    mut plan: Plan,
+    answer: Option<UserAnswer>,
+) -> Result<(Plan, Vec<Value>, bool), EngineError> {
+    plan.awaiting_client = None;
+    let carried = std::mem::take(&mut plan.carried_traces);
+    let Some(call) = plan.waiting_on.take() else {
+        return Ok((plan, carried, false));
+    };
+    match answer {
+        Some(UserAnswer::Said(words)) => {
+            plan.trajectory.push(Message::tool_result(
+                &call,
+                format!("The user answered: {words}"),
+            ));
+            Ok((plan, carried, false))
+        }
+        Some(UserAnswer::Declined) => {
+            plan.trajectory
+                .push(Message::tool_result(&call, "The user declined to answer."));
+            Ok((plan, carried, true))
+        }
+        None => Err(EngineError::invalid(
+            "input_responses",
+            "the question asked needs its answer (\"question\")",
+        )),
+    }
 }
 
 impl App {
@@ -150,12 +215,11 @@ impl App {
             .past_turns(caller, session.active_conversation())
             .await?;
         let stored = Plan::from_stored(before.agent.as_ref());
-        let (plan, carried) = match borrowed.rounds.and_then(|r| r.continues) {
+        let rounds = borrowed.rounds;
+        let (plan, carried, declined) = match rounds.as_ref().and_then(|r| r.continues) {
             Some(handle) => match stored {
-                Some(mut plan) if plan.awaiting_model.as_deref() == Some(handle) => {
-                    plan.awaiting_model = None;
-                    let carried = std::mem::take(&mut plan.carried_traces);
-                    (plan, carried)
+                Some(plan) if plan.awaiting_client.as_deref() == Some(handle) => {
+                    continue_in_call(plan, rounds.as_ref().and_then(|r| r.answer.clone()))?
                 }
                 _ => {
                     return Err(EngineError::invalid(
@@ -165,16 +229,9 @@ impl App {
                     ));
                 }
             },
-            None => (Plan::resume(stored, text), Vec::new()),
+            None => (Plan::resume(stored, text), Vec::new(), false),
         };
-        // Within the client's rounds: each step is one call, and the last must answer.
-        let max_steps = match borrowed.rounds {
-            Some(rounds) => self
-                .inner
-                .agent_max_steps
-                .min(rounds.max_calls.saturating_sub(2).max(1)),
-            None => self.inner.agent_max_steps,
-        };
+        let max_steps = self.inner.agent_max_steps;
         let slot = session.next_slot();
         let catalog = self.catalog();
         let mut trace = TraceSink::new(caller, slot, observer);
@@ -190,11 +247,23 @@ impl App {
             command_timeout,
             deadline: Instant::now() + turn_timeout,
             max_steps,
+            rounds: rounds.as_ref().map(|r| (r.max_calls, r.can_ask)),
             last_command: None,
             commands_run: Vec::new(),
         };
-        let end = self.agent_loop(&mut run).await;
-        if matches!(end, End::Deferred) {
+        let end = if declined {
+            End::Finished("All right, I have left it there.".into())
+        } else {
+            self.agent_loop(&mut run).await
+        };
+        // Within a client's rounds, the model's request or the user's question goes out
+        // with the response, and the plan waits in the store for the next call.
+        let out = match &end {
+            End::Deferred => Some(None),
+            End::Asked(question) if run.can_ask_within_call() => Some(Some(question.clone())),
+            _ => None,
+        };
+        if let Some(question) = out {
             let Run {
                 mut state,
                 mut plan,
@@ -202,7 +271,8 @@ impl App {
                 ..
             } = run;
             let handle = new_handle()?;
-            plan.awaiting_model = Some(handle.clone());
+            plan.awaiting_client = Some(handle.clone());
+            plan.rounds += 1;
             plan.carried_traces = trace
                 .finish()
                 .iter()
@@ -211,7 +281,10 @@ impl App {
             state.agent = plan.to_stored();
             self.keep_state(&session, state).await?;
             session.release_slot(slot);
-            return Ok(AgentReply::AwaitingModel { handle });
+            return Ok(match question {
+                Some(question) => AgentReply::AwaitingUser { handle, question },
+                None => AgentReply::AwaitingModel { handle },
+            });
         }
         let Run {
             mut state,
@@ -357,7 +430,7 @@ impl App {
             if Instant::now() >= run.deadline {
                 return End::TimedOut;
             }
-            if run.plan.steps >= max_steps {
+            if run.plan.steps >= max_steps || run.last_round() {
                 return self.final_answer(run).await;
             }
             let tools = self.agent_tools(run);

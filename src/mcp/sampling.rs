@@ -298,6 +298,22 @@ impl AnswerFromClient {
         ))
     }
 
+    /// The `input_required` result putting `ask_user`'s question to the user.
+    pub(crate) fn question_required(
+        question: &str,
+        request_state: String,
+    ) -> Option<InputRequiredResult> {
+        let mut requests = InputRequests::new();
+        requests.insert(
+            super::elicit::QUESTION_KEY.into(),
+            super::elicit::question_request(question)?,
+        );
+        Some(InputRequiredResult::new(
+            Some(requests),
+            Some(request_state),
+        ))
+    }
+
     fn take(&self, request: &ChatRequest) -> Result<Completion, LlmError> {
         if let Some(answer) = self.answer.lock().ok().and_then(|mut a| a.take()) {
             return Ok(answer);

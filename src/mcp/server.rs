@@ -20,7 +20,7 @@ use rmcp::{RoleServer, ServerHandler};
 use serde_json::{Map, Value};
 
 use super::conversation_tools;
-use super::elicit::ElicitAsker;
+use super::elicit::{self, ElicitAsker};
 use super::events;
 use super::resources;
 use super::sampling;
@@ -252,8 +252,8 @@ impl FlowServer {
                     None => tools::message_result("the question could not be sent").into(),
                 }
             }
-            Ok(AgentReply::AwaitingModel { .. }) => {
-                tools::message_result("the model request could not be sent").into()
+            Ok(AgentReply::AwaitingModel { .. } | AgentReply::AwaitingUser { .. }) => {
+                tools::message_result("the request could not be sent").into()
             }
             Err(e) => error_result(&e).into(),
         }
@@ -283,10 +283,10 @@ impl FlowServer {
             Ok(model) => model,
             Err(e) => return tools::message_result(e.message).into(),
         };
-        if continues.is_some() != model.has_answer() {
+        let answer = elicit::answer_to_question(input_responses.as_ref());
+        if continues.is_none() && (model.has_answer() || answer.is_some()) {
             return tools::message_result(
-                "a continued invoke_agent call brings both the model's answer (inputResponses \
-                 \"llm\") and the requestState it was given",
+                "inputResponses come with the requestState of the call that asked for them",
             )
             .into();
         }
@@ -296,6 +296,8 @@ impl FlowServer {
             rounds: Some(ClientRounds {
                 continues: continues.as_deref(),
                 max_calls: sampling::CLIENT_MAX_CALLS,
+                can_ask: elicit::can_ask(context.client_capabilities()),
+                answer,
             }),
         };
         let (observer, forwarder) = events::forwarder(context, "agent", self.session.log_level());
@@ -311,6 +313,13 @@ impl FlowServer {
                 match model.input_required(rounds.seal(&handle, channel)) {
                     Some(required) => required.into(),
                     None => tools::message_result("the model request could not be sent").into(),
+                }
+            }
+            Ok(AgentReply::AwaitingUser { handle, question }) => {
+                let sealed = rounds.seal(&handle, channel);
+                match sampling::AnswerFromClient::question_required(&question, sealed) {
+                    Some(required) => required.into(),
+                    None => tools::message_result(question).into(),
                 }
             }
             Ok(AgentReply::Answered(outcome)) => tools::outcome_result(outcome).into(),

@@ -148,7 +148,9 @@ pub(super) async fn invoke_agent(
         .await?
     {
         AgentReply::Answered(outcome) => Ok(Json(with_traces(outcome))),
-        AgentReply::InputRequired | AgentReply::AwaitingModel { .. } => Err(ApiError::BadRequest(
+        AgentReply::InputRequired
+        | AgentReply::AwaitingModel { .. }
+        | AgentReply::AwaitingUser { .. } => Err(ApiError::BadRequest(
             "the question could not be asked here".into(),
         )),
     }
@@ -230,7 +232,9 @@ fn stream(state: RestState, caller: Caller, words: Words, format: StreamFormat) 
                 .await
                 .map(|reply| match reply {
                     AgentReply::Answered(outcome) => Some(outcome),
-                    AgentReply::InputRequired | AgentReply::AwaitingModel { .. } => None,
+                    AgentReply::InputRequired
+                    | AgentReply::AwaitingModel { .. }
+                    | AgentReply::AwaitingUser { .. } => None,
                 }),
         };
         let last = match result {
