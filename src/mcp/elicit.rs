@@ -248,6 +248,52 @@ fn form_value(spec: &ValueSpec) -> Option<Map<String, Value>> {
     Some(property)
 }
 
+/// The key of an agent's question in an `input_required` result.
+pub(crate) const QUESTION_KEY: &str = "question";
+
+/// True when a 2026-07-28 call's client can be asked a question in a form.
+pub(crate) fn can_ask(capabilities: Option<ClientCapabilities>) -> bool {
+    capabilities
+        .and_then(|c| c.elicitation)
+        .is_some_and(|e| e.form.is_some() || e.url.is_none())
+}
+
+/// An agent's free-text question (`ask_user`) as an elicitation form with one field.
+pub(crate) fn question_request(question: &str) -> Option<InputRequest> {
+    let schema = json!({
+        "type": "object",
+        "properties": {"answer": {"type": "string", "title": "Your answer"}},
+        "required": ["answer"],
+    });
+    let requested_schema: ElicitationSchema = serde_json::from_value(schema).ok()?;
+    Some(InputRequest::Elicitation(ElicitRequest::new(
+        ElicitRequestParams::FormElicitationParams {
+            meta: None,
+            message: question.to_string(),
+            requested_schema,
+        },
+    )))
+}
+
+/// The user's answer to [`question_request`] from a call's `input_responses`: `None` when
+/// there is none; a declined, dismissed or empty form is `Declined`.
+pub(crate) fn answer_to_question(responses: Option<&InputResponses>) -> Option<UserAnswer> {
+    let value = responses?.get(QUESTION_KEY)?;
+    let Ok(result) = serde_json::from_value::<ElicitResult>(value.clone()) else {
+        return Some(UserAnswer::Declined);
+    };
+    let said = match (result.action, result.content) {
+        (ElicitationAction::Accept, Some(content)) => content
+            .get("answer")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_string),
+        _ => None,
+    };
+    Some(said.map_or(UserAnswer::Declined, UserAnswer::Said))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,50 +377,4 @@ mod tests {
         assert!(p["titledMulti"]["items"].get("enum").is_none());
         assert_eq!(form["required"].as_array().map(Vec::len), Some(5));
     }
-}
-
-/// The key of an agent's question in an `input_required` result.
-pub(crate) const QUESTION_KEY: &str = "question";
-
-/// True when a 2026-07-28 call's client can be asked a question in a form.
-pub(crate) fn can_ask(capabilities: Option<ClientCapabilities>) -> bool {
-    capabilities
-        .and_then(|c| c.elicitation)
-        .is_some_and(|e| e.form.is_some() || e.url.is_none())
-}
-
-/// An agent's free-text question (`ask_user`) as an elicitation form with one field.
-pub(crate) fn question_request(question: &str) -> Option<InputRequest> {
-    let schema = json!({
-        "type": "object",
-        "properties": {"answer": {"type": "string", "title": "Your answer"}},
-        "required": ["answer"],
-    });
-    let requested_schema: ElicitationSchema = serde_json::from_value(schema).ok()?;
-    Some(InputRequest::Elicitation(ElicitRequest::new(
-        ElicitRequestParams::FormElicitationParams {
-            meta: None,
-            message: question.to_string(),
-            requested_schema,
-        },
-    )))
-}
-
-/// The user's answer to [`question_request`] from a call's `input_responses`: `None` when
-/// there is none; a declined, dismissed or empty form is `Declined`.
-pub(crate) fn answer_to_question(responses: Option<&InputResponses>) -> Option<UserAnswer> {
-    let value = responses?.get(QUESTION_KEY)?;
-    let Ok(result) = serde_json::from_value::<ElicitResult>(value.clone()) else {
-        return Some(UserAnswer::Declined);
-    };
-    let said = match (result.action, result.content) {
-        (ElicitationAction::Accept, Some(content)) => content
-            .get("answer")
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-            .map(str::to_string),
-        _ => None,
-    };
-    Some(said.map_or(UserAnswer::Declined, UserAnswer::Said))
 }
