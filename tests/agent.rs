@@ -212,6 +212,20 @@ async fn streamed_quirks_of_real_servers_are_read() {
 }
 
 #[tokio::test]
+async fn a_stream_that_says_nothing_is_asked_again_unstreamed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let llm = ScriptedLlm::start(vec![Reply::EmptyStream, say("Asked again.")]).await;
+    let demo = demo_with(dir.path(), &llm, 25);
+    let c = demo.client().await;
+    let result = call_on(&c, "invoke_agent", ask("hello")).await;
+    assert_eq!(response(&result), "Asked again.", "{}", text(&result));
+    let seen = llm.seen();
+    assert_eq!(seen[0].body["stream"], true);
+    assert_eq!(seen[1].body["stream"], false);
+    assert_eq!(seen[0].messages(), seen[1].messages(), "the same request");
+}
+
+#[tokio::test]
 async fn busy_servers_long_prompts_and_stalls_are_handled() {
     let dir = tempfile::tempdir().expect("tempdir");
     let too_long = json!({"error": {"message": "This model's maximum context length is 4096 \

@@ -130,12 +130,19 @@ impl OpenAiClient {
         deadline: Instant,
     ) -> Result<Completion, LlmError> {
         let streamed = self.call(request, true, deadline).await?;
+        // Some servers end a stream early without a word (llama.cpp's server on an error:
+        // 200, no chunks, no finish_reason), or lose the calls they announce.
+        let said_nothing = streamed.tool_calls.is_empty() && streamed.content.trim().is_empty();
         let lost_calls = !request.tools.is_empty()
-            && streamed.tool_calls.is_empty()
-            && streamed.content.trim().is_empty()
+            && said_nothing
             && streamed.finish_reason.as_deref() == Some("tool_calls");
-        if lost_calls {
-            tracing::debug!("the stream ended in tool_calls without any: asking again unstreamed");
+        let cut_short = said_nothing && streamed.finish_reason.is_none();
+        if lost_calls || cut_short {
+            tracing::debug!(
+                lost_calls,
+                cut_short,
+                "the stream said nothing: asking unstreamed"
+            );
             return self.call(request, false, deadline).await;
         }
         Ok(streamed)

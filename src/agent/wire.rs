@@ -109,7 +109,10 @@ impl ToolCall {
         if text.is_empty() {
             return Ok(Map::new());
         }
-        match serde_json::from_str::<Value>(text) {
+        // Small models write line breaks and tabs raw inside strings: escape them first.
+        let parsed = serde_json::from_str::<Value>(text)
+            .or_else(|e| serde_json::from_str::<Value>(&escape_raw_controls(text)).map_err(|_| e));
+        match parsed {
             Ok(Value::Object(map)) => Ok(map),
             Ok(other) => Err(format!(
                 "the arguments must be a JSON object, not {}",
@@ -118,6 +121,37 @@ impl ToolCall {
             Err(e) => Err(format!("the arguments are not valid JSON ({e})")),
         }
     }
+}
+
+/// `text` with control characters inside JSON strings escaped (outside them they are only
+/// whitespace, and stay).
+fn escape_raw_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        if in_string && !escaped && c.is_control() {
+            match c {
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                other => out.push_str(&format!("\\u{:04x}", other as u32)),
+            }
+            continue;
+        }
+        out.push(c);
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+        }
+    }
+    out
 }
 
 fn kind_of(value: &Value) -> &'static str {
@@ -533,6 +567,10 @@ mod tests {
             arguments: a.into(),
         };
         assert!(call("").parsed_arguments().expect("empty").is_empty());
+        let raw_line_break = call("{\"note\": \"say \\\"hi\\\"\ttwo\nlines\", \"n\":\n 1}");
+        let parsed = raw_line_break.parsed_arguments().expect("escaped");
+        assert_eq!(parsed["note"], "say \"hi\"\ttwo\nlines");
+        assert_eq!(parsed["n"], 1);
         assert!(
             call("[1]")
                 .parsed_arguments()

@@ -28,6 +28,8 @@ pub(crate) enum Reply {
     Status(u16, Value, Option<u64>),
     /// Headers are never sent: the client's timeout must fire.
     Stall,
+    /// A 200 event stream with an empty body (llama.cpp's server when generation fails).
+    EmptyStream,
 }
 
 /// A completion that calls one tool.
@@ -196,6 +198,9 @@ async fn answer(
                 );
             }
             response
+        }
+        Some(Reply::EmptyStream) => {
+            ([(header::CONTENT_TYPE, "text/event-stream")], Body::empty()).into_response()
         }
         Some(Reply::Stall) => {
             std::future::pending::<()>().await;
