@@ -6,6 +6,10 @@
 //!   `StreamableHttpService` with one no-op tool, configured the way flowmcp configures its
 //!   `/mcp` endpoint (config defaults with `legacy_session_mode = true`, nested in an axum
 //!   `Router` at `/mcp`, `TCP_NODELAY` on accepted sockets);
+//! * **durable** — the same server re-executed with `--serve-durable DIR`: before answering,
+//!   every call puts one ~2 KB record into RocksDB in DIR (WAL on, not fsynced, default write
+//!   options) — the floor cost every flowmcp call pays to keep its turn durable (DESIGN §6),
+//!   so flowmcp ÷ durable is what the framework itself costs;
 //! * **flowmcp** — `$FLOWMCP_BIN` (default: the release `flowmcp` next to this bench's build
 //!   directory) started as `serve --auth none --port 0 --data-dir <tempdir>`, serving the
 //!   embedded demo workflow. Three tools are called: the per-command tool `get_order_details`
@@ -30,9 +34,11 @@
 //!   `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name` and the per-request `_meta`
 //!   (protocol version, client capabilities, client info) that rmcp 3.11 routes statelessly.
 //!
-//! Run with `cargo build --release && cargo bench --bench mcp_load` (see BENCHMARKS.md for
-//! options). Without `--bench` (e.g. `cargo test --benches`) it only runs a short smoke check
-//! against the ceiling, so test runs stay fast and need no release binary.
+//! Ratios are reported against both ceilings; `--csv FILE` writes every run as a row for
+//! `scripts/plot_load.py`. Run with `cargo build --release && cargo bench --bench mcp_load`
+//! (see BENCHMARKS.md for options). Without `--bench` (e.g. `cargo test --benches`) it only
+//! runs a short smoke check against the ceilings, so test runs stay fast and need no release
+//! binary.
 #![allow(clippy::print_stdout)] // a bench reports on stdout
 
 use std::{
@@ -88,8 +94,8 @@ fn main() -> ExitCode {
     // reqwest is built without a rustls crypto provider of its own (see src/exec/http.rs).
     #[allow(deprecated)]
     let _ = rustls::crypto::ring::default_provider().install_default();
-    if args.serve_ceiling {
-        return match serve_ceiling() {
+    if args.serve_ceiling || args.serve_durable.is_some() {
+        return match serve_ceiling(args.serve_durable.as_deref()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
                 eprintln!("ceiling server: {err:#}");
@@ -170,6 +176,12 @@ struct Args {
     /// Run as the ceiling server (the bench starts itself this way).
     #[arg(long, hide = true)]
     serve_ceiling: bool,
+    /// Run as the durable ceiling, writing into RocksDB in this directory.
+    #[arg(long, hide = true, value_name = "DIR")]
+    serve_durable: Option<std::path::PathBuf>,
+    /// Also write every run as a CSV row (server,tool,conns,round,req_s,p50_us,p99_us).
+    #[arg(long, env = "MCP_LOAD_CSV", value_name = "FILE")]
+    csv: Option<std::path::PathBuf>,
     /// cargo bench's name filter, meant for all benches.
     filters: Vec<String>,
 }
@@ -202,6 +214,7 @@ struct Options {
     max_requests: u64,
     ceiling_only: bool,
     smoke: bool,
+    csv: Option<std::path::PathBuf>,
 }
 
 impl Options {
@@ -226,6 +239,7 @@ impl Options {
                 max_requests: args.max_requests,
                 ceiling_only: true,
                 smoke: true,
+                csv: None,
             });
         }
         Some(Self {
@@ -237,6 +251,7 @@ impl Options {
             max_requests: args.max_requests,
             ceiling_only: args.ceiling_only,
             smoke: false,
+            csv: args.csv,
         })
     }
 }
@@ -281,9 +296,44 @@ static NOOP: LazyLock<Tool> = LazyLock::new(|| {
     )
 });
 
-/// One tool that returns at once: the cheapest `tools/call` an rmcp server can answer.
+/// One tool that returns at once: the cheapest `tools/call` an rmcp server can answer; with
+/// a database, it first puts one record of [`DURABLE_RECORD_BYTES`] (the durable ceiling).
 #[derive(Clone)]
-struct NoopServer;
+struct NoopServer {
+    durable: Option<Arc<Durable>>,
+}
+
+/// The durable ceiling's store: RocksDB with default write options (WAL on, not fsynced),
+/// one new key per call.
+struct Durable {
+    db: rocksdb::DB,
+    next_key: std::sync::atomic::AtomicU64,
+    record: Vec<u8>,
+}
+
+/// About the size of a stored `get_order_details` turn.
+const DURABLE_RECORD_BYTES: usize = 2048;
+
+impl Durable {
+    fn open(dir: &Path) -> anyhow::Result<Self> {
+        let mut options = rocksdb::Options::default();
+        options.create_if_missing(true);
+        let db = rocksdb::DB::open(&options, dir)
+            .with_context(|| format!("open RocksDB in {}", dir.display()))?;
+        Ok(Self {
+            db,
+            next_key: std::sync::atomic::AtomicU64::new(0),
+            record: vec![b'x'; DURABLE_RECORD_BYTES],
+        })
+    }
+
+    fn put(&self) -> Result<(), rocksdb::Error> {
+        let key = self
+            .next_key
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.db.put(key.to_be_bytes(), &self.record)
+    }
+}
 
 impl ServerHandler for NoopServer {
     fn get_info(&self) -> ServerConfig {
@@ -313,15 +363,25 @@ impl ServerHandler for NoopServer {
                 None,
             ));
         }
+        if let Some(durable) = &self.durable {
+            durable
+                .put()
+                .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+        }
         Ok(CallToolResult::success(vec![ContentBlock::text("ok")]).into())
     }
 }
 
-fn serve_ceiling() -> anyhow::Result<()> {
-    server::serve_ceiling(|| {
+fn serve_ceiling(durable_dir: Option<&Path>) -> anyhow::Result<()> {
+    let durable = durable_dir.map(Durable::open).transpose()?.map(Arc::new);
+    server::serve_ceiling(move || {
         let config = StreamableHttpServerConfig::default().with_legacy_session_mode(true);
         let service = StreamableHttpService::new(
-            || Ok(NoopServer),
+            move || {
+                Ok(NoopServer {
+                    durable: durable.clone(),
+                })
+            },
             Arc::new(LocalSessionManager::default()),
             config,
         );
@@ -332,6 +392,18 @@ fn serve_ceiling() -> anyhow::Result<()> {
 // ---------------------------------------------------------------------------------------------
 // Server processes seen from the bench.
 // ---------------------------------------------------------------------------------------------
+
+/// This bench's own executable as the durable ceiling, on a fresh temporary RocksDB.
+async fn start_durable_ceiling() -> anyhow::Result<ServerProc> {
+    let data_dir = tempfile::Builder::new()
+        .prefix("mcp-load-durable-")
+        .tempdir()
+        .context("create temporary data dir")?;
+    let exe = std::env::current_exe().context("locate the bench executable")?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("--serve-durable").arg(data_dir.path());
+    ServerProc::spawn("durable", cmd, Some(data_dir)).await
+}
 
 async fn start_flowmcp(bin: &Path) -> anyhow::Result<ServerProc> {
     let data_dir = tempfile::Builder::new()
@@ -353,7 +425,8 @@ async fn start_flowmcp(bin: &Path) -> anyhow::Result<ServerProc> {
 struct Target {
     /// Row label, `server/tool`.
     label: String,
-    is_ceiling: bool,
+    /// Which ceiling this is, if it is one.
+    ceiling: Option<Ceiling>,
     addr: SocketAddr,
     /// The server's process, whose CPU time is sampled around the measured window.
     pid: Option<u32>,
@@ -806,6 +879,24 @@ fn percentile(sorted: &[u64], q: f64) -> f64 {
 // Orchestration and report.
 // ---------------------------------------------------------------------------------------------
 
+/// The two servers flowmcp is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ceiling {
+    /// rmcp with a no-op tool.
+    Bare,
+    /// rmcp with a no-op tool that first writes ~2 KB to RocksDB.
+    Durable,
+}
+
+impl Ceiling {
+    fn name(self) -> &'static str {
+        match self {
+            Ceiling::Bare => "ceiling",
+            Ceiling::Durable => "durable",
+        }
+    }
+}
+
 struct Row {
     target: Target,
     mode: Mode,
@@ -815,14 +906,19 @@ struct Row {
     stats: RunStats,
 }
 
-/// flowmcp's req/s for `label` over the ceiling's, in one (mode, conns, round).
-fn round_ratio(rows: &[Row], mode: Mode, conns: usize, round: usize, label: &str) -> Option<f64> {
+/// flowmcp's req/s for `label` over `ceiling`'s, in one (mode, conns, round).
+fn round_ratio(
+    rows: &[Row],
+    (mode, conns, round): (Mode, usize, usize),
+    label: &str,
+    ceiling: Ceiling,
+) -> Option<f64> {
     let rps = |pred: &dyn Fn(&Row) -> bool| {
         rows.iter()
             .find(|r| r.mode == mode && r.conns == conns && r.round == round && pred(r))
             .map(|r| r.stats.rps)
     };
-    Some(rps(&|r| r.target.label == label)? / rps(&|r| r.target.is_ceiling)?)
+    Some(rps(&|r| r.target.label == label)? / rps(&|r| r.target.ceiling == Some(ceiling))?)
 }
 
 /// The median of sorted values (`None` when empty).
@@ -874,16 +970,19 @@ async fn run_bench(opts: Options) -> anyhow::Result<()> {
         load_average()
     );
 
-    let ceiling = start_ceiling().await?;
-    let mut servers = vec![ceiling];
-    let mut targets = vec![Target {
-        label: format!("ceiling/{NOOP_TOOL}"),
-        is_ceiling: true,
-        addr: servers[0].addr,
-        pid: servers[0].child.id(),
-        tool: NOOP_TOOL,
-        arguments: ORDER_ARGS,
-    }];
+    let mut servers = vec![start_ceiling().await?, start_durable_ceiling().await?];
+    let mut targets: Vec<Target> = [Ceiling::Bare, Ceiling::Durable]
+        .iter()
+        .zip(&servers)
+        .map(|(&ceiling, server)| Target {
+            label: format!("{}/{NOOP_TOOL}", ceiling.name()),
+            ceiling: Some(ceiling),
+            addr: server.addr,
+            pid: server.child.id(),
+            tool: NOOP_TOOL,
+            arguments: ORDER_ARGS,
+        })
+        .collect();
     if let Some(bin) = &flowmcp {
         let age = std::fs::metadata(bin)
             .and_then(|m| m.modified())
@@ -901,7 +1000,7 @@ async fn run_bench(opts: Options) -> anyhow::Result<()> {
         ] {
             targets.push(Target {
                 label: format!("flowmcp/{tool}"),
-                is_ceiling: false,
+                ceiling: None,
                 addr: server.addr,
                 pid: server.child.id(),
                 tool,
@@ -917,6 +1016,10 @@ async fn run_bench(opts: Options) -> anyhow::Result<()> {
     }
     let rows = result?;
     print_report(&rows, &opts);
+    if let Some(path) = &opts.csv {
+        write_csv(path, &rows)?;
+        println!("# runs written to {}", path.display());
+    }
     Ok(())
 }
 
@@ -932,7 +1035,7 @@ async fn measure_all(
         for target in targets {
             match probe(target, mode).await {
                 Ok(bytes) => plan.push((target.clone(), mode, bytes)),
-                Err(err) if mode == Mode::Stateless && !target.is_ceiling => {
+                Err(err) if mode == Mode::Stateless && target.ceiling.is_none() => {
                     println!(
                         "# {} {}: not measured, probe failed: {err:#}",
                         target.label,
@@ -987,6 +1090,49 @@ async fn measure_all(
     Ok(rows)
 }
 
+/// Per connection count: the median of the per-round ratios, with their range.
+fn ratios(rows: &[Row], opts: &Options, mode: Mode, label: &str, ceiling: Ceiling) -> Vec<String> {
+    opts.conns
+        .iter()
+        .filter_map(|&conns| {
+            let mut per_round: Vec<f64> = (1..=opts.rounds)
+                .filter_map(|round| round_ratio(rows, (mode, conns, round), label, ceiling))
+                .collect();
+            per_round.sort_by(f64::total_cmp);
+            let median = median(&per_round)?;
+            Some(match (per_round.first(), per_round.last()) {
+                (Some(lo), Some(hi)) if per_round.len() > 1 => format!(
+                    "@{conns} = {median:.2} (median of {}, {lo:.2}-{hi:.2})",
+                    per_round.len()
+                ),
+                _ => format!("@{conns} = {median:.2}"),
+            })
+        })
+        .collect()
+}
+
+/// Every run as `server,tool,conns,round,req_s,p50_us,p99_us` (with the era when both ran).
+fn write_csv(path: &Path, rows: &[Row]) -> anyhow::Result<()> {
+    let mut out = String::from("server,tool,mode,conns,round,req_s,p50_us,p99_us\n");
+    for row in rows {
+        let (server, tool) = row
+            .target
+            .label
+            .split_once('/')
+            .unwrap_or((row.target.label.as_str(), ""));
+        out.push_str(&format!(
+            "{server},{tool},{},{},{},{:.0},{:.1},{:.1}\n",
+            row.mode.name(),
+            row.conns,
+            row.round,
+            row.stats.rps,
+            row.stats.p50_us,
+            row.stats.p99_us
+        ));
+    }
+    std::fs::write(path, out).with_context(|| format!("write {}", path.display()))
+}
+
 fn print_report(rows: &[Row], opts: &Options) {
     println!(
         "{:<26} {:<9} {:>5} {:>5} {:>10} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8}",
@@ -1033,7 +1179,7 @@ fn print_report(rows: &[Row], opts: &Options) {
     for &mode in &opts.modes {
         let flow_labels: Vec<&str> = rows
             .iter()
-            .filter(|r| r.mode == mode && !r.target.is_ceiling)
+            .filter(|r| r.mode == mode && r.target.ceiling.is_none())
             .map(|r| r.target.label.as_str())
             .fold(Vec::new(), |mut seen, label| {
                 if !seen.contains(&label) {
@@ -1042,30 +1188,21 @@ fn print_report(rows: &[Row], opts: &Options) {
                 seen
             });
         for label in flow_labels {
-            let ratios: Vec<String> = opts
-                .conns
-                .iter()
-                .filter_map(|&conns| {
-                    let mut per_round: Vec<f64> = (1..=opts.rounds)
-                        .filter_map(|round| round_ratio(rows, mode, conns, round, label))
-                        .collect();
-                    per_round.sort_by(f64::total_cmp);
-                    let median = median(&per_round)?;
-                    Some(match (per_round.first(), per_round.last()) {
-                        (Some(lo), Some(hi)) if per_round.len() > 1 => format!(
-                            "@{conns} = {median:.2} (median of {}, {lo:.2}-{hi:.2})",
-                            per_round.len()
-                        ),
-                        _ => format!("@{conns} = {median:.2}"),
-                    })
-                })
-                .collect();
-            println!(
-                "ratio flowmcp/ceiling {:<9} {:<18} {}   (target >= 0.70)",
-                mode.name(),
-                label.trim_start_matches("flowmcp/"),
-                ratios.join(", ")
-            );
+            let tool = label.trim_start_matches("flowmcp/");
+            for ceiling in [Ceiling::Durable, Ceiling::Bare] {
+                let target = match (ceiling, tool) {
+                    (Ceiling::Durable, "calculate") => "   (target >= 0.95)",
+                    (Ceiling::Durable, _) => "   (target >= 0.85)",
+                    (Ceiling::Bare, _) => "",
+                };
+                println!(
+                    "ratio flowmcp/{:<7} {:<9} {:<18} {}{target}",
+                    ceiling.name(),
+                    mode.name(),
+                    tool,
+                    ratios(rows, opts, mode, label, ceiling).join(", ")
+                );
+            }
         }
     }
     println!("# load average at end: {}", load_average());

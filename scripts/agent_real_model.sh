@@ -18,6 +18,9 @@
 #   FLOWMCP_BIN   flowmcp binary (default target/debug/flowmcp)
 #   LLM_VENV      venv for the LLM server (default target/llm-venv)
 #   LLM_CTX       llama context size in tokens (default 4096)
+#   WORKFLOW      a workflow folder to serve instead of the embedded demo: the demo's 15 tools
+#                 take ~3,800 tokens of prompt, which SmolLM2 at 4,096 hardly fits (e.g.
+#                 WORKFLOW=tests/fixtures/engine with "show ticket T-1234")
 #   KEEP_LOGS=1   keep the temp dir with llama.log and flowmcp.log (its path is printed)
 set -euo pipefail
 
@@ -120,7 +123,12 @@ echo "llama server ready in $((($(date +%s%N) - start) / 1000000)) ms" >&2
 
 # --- flowmcp ------------------------------------------------------------------------------------
 mkdir -p "$tmp/data"
+workflow_args=()
+if [ -n "${WORKFLOW:-}" ]; then
+  workflow_args=(--workflow "$WORKFLOW")
+fi
 serve_start "$tmp/flowmcp.log" 60 "$flowmcp" serve --auth none --port 0 --data-dir "$tmp/data" \
+  "${workflow_args[@]}" \
   --llm-base-url "http://127.0.0.1:$port/v1" --llm-model "$model_name"
 addr=$SERVE_ADDR
 echo "flowmcp listening on http://$addr" >&2

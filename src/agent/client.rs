@@ -11,6 +11,8 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
@@ -104,6 +106,10 @@ pub struct OpenAiClient {
     settings: LlmSettings,
     http: reqwest::Client,
     endpoint: String,
+    /// Cleared when a streamed request with tools came back empty or broken: some servers
+    /// (llama.cpp's function calling) cannot stream tool choice, so such requests go
+    /// unstreamed from then on.
+    stream_tools: Arc<AtomicBool>,
 }
 
 impl OpenAiClient {
@@ -121,6 +127,7 @@ impl OpenAiClient {
             settings,
             http,
             endpoint,
+            stream_tools: Arc::new(AtomicBool::new(true)),
         })
     }
 
@@ -129,7 +136,18 @@ impl OpenAiClient {
         request: &ChatRequest,
         deadline: Instant,
     ) -> Result<Completion, LlmError> {
-        let streamed = self.call(request, true, deadline).await?;
+        let with_tools = !request.tools.is_empty();
+        if with_tools && !self.stream_tools.load(Ordering::Relaxed) {
+            return self.call(request, false, deadline).await;
+        }
+        let streamed = match self.call(request, true, deadline).await {
+            Err(LlmError::Unreachable(why)) if with_tools => {
+                tracing::debug!("the stream broke ({why}): tools go unstreamed from now on");
+                self.stream_tools.store(false, Ordering::Relaxed);
+                return self.call(request, false, deadline).await;
+            }
+            other => other?,
+        };
         // Some servers end a stream early without a word (llama.cpp's server on an error:
         // 200, no chunks, no finish_reason), or lose the calls they announce.
         let said_nothing = streamed.tool_calls.is_empty() && streamed.content.trim().is_empty();
@@ -138,6 +156,9 @@ impl OpenAiClient {
             && streamed.finish_reason.as_deref() == Some("tool_calls");
         let cut_short = said_nothing && streamed.finish_reason.is_none();
         if lost_calls || cut_short {
+            if with_tools {
+                self.stream_tools.store(false, Ordering::Relaxed);
+            }
             tracing::debug!(
                 lost_calls,
                 cut_short,
@@ -189,9 +210,14 @@ impl OpenAiClient {
             .await
             .map_err(|_| timed_out())?
             .map_err(|e| {
-                Retry::Never(LlmError::Unreachable(
-                    self.scrub(&e.without_url().to_string()),
-                ))
+                // A connection the server closed under the pool: one more try is cheap.
+                let retry = e.is_connect() || e.is_request();
+                let error = LlmError::Unreachable(self.scrub(&e.without_url().to_string()));
+                if retry {
+                    Retry::After(Duration::from_millis(100), error)
+                } else {
+                    Retry::Never(error)
+                }
             })?;
         let status = sent.status();
         if !status.is_success() {

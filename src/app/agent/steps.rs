@@ -38,12 +38,11 @@ impl App {
                 if !text.is_empty() {
                     return End::Finished(text.to_string());
                 }
-                run.plan.trajectory.push(Message::assistant(""));
-                run.plan.trajectory.push(Message::user(format!(
-                    "Call a tool, or `{}` with the answer for the user.",
-                    run.own.finish
-                )));
-                continue;
+                // Nothing at all (llama.cpp's function calling says "" whenever the model
+                // chose to talk): ask for the answer in words, without tools.
+                let say = "Answer the user now, in words, from what you found.".to_string();
+                let fallback = "I have no answer to give.".to_string();
+                return self.answer_in_words(run, say, fallback).await;
             }
             let mut said = Message::assistant(completion.content.clone());
             said.tool_calls.clone_from(&completion.tool_calls);
@@ -334,12 +333,20 @@ impl App {
     /// The step limit: one more model call, without tools, for the answer; if even that
     /// fails, what the last command said.
     async fn final_answer(&self, run: &mut Run<'_>) -> End {
-        let mut closing = run.plan.clone();
-        closing.trajectory.push(Message::user(format!(
+        let say = format!(
             "You have used all {} steps. Answer the user now from what you found; do not call \
              tools.",
             run.max_steps
-        )));
+        );
+        let fallback = format!("I could not finish within {} steps.", run.max_steps);
+        self.answer_in_words(run, say, fallback).await
+    }
+
+    /// A model call without tools, telling it to `say` its answer; if that fails or says
+    /// nothing, `fallback` and what the last command said.
+    async fn answer_in_words(&self, run: &mut Run<'_>, say: String, fallback: String) -> End {
+        let mut closing = run.plan.clone();
+        closing.trajectory.push(Message::user(say));
         let request: ChatRequest =
             plan::request(&self.system_prompt(run), &run.history, &closing, Vec::new());
         let started = Instant::now();
@@ -359,11 +366,8 @@ impl App {
                     .find(|m| m.tool_call_id.is_some())
                     .map(|m| m.content.clone());
                 End::Finished(match last {
-                    Some(last) => format!(
-                        "I could not finish within {} steps. The last result was: {last}",
-                        run.max_steps
-                    ),
-                    None => format!("I could not finish within {} steps.", run.max_steps),
+                    Some(last) => format!("{fallback} The last result was: {last}"),
+                    None => fallback,
                 })
             }
         }
