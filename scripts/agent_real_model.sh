@@ -20,8 +20,14 @@
 #   LLM_CTX       llama context size in tokens (default 4096)
 #   WORKFLOW      a workflow folder to serve instead of the embedded demo: the demo's 15 tools
 #                 take ~3,800 tokens of prompt, which SmolLM2 at 4,096 hardly fits (e.g.
-#                 WORKFLOW=tests/fixtures/engine with "show ticket T-1234")
+#                 WORKFLOW=tests/fixtures/engine with "what is 17 * 3?")
 #   KEEP_LOGS=1   keep the temp dir with llama.log and flowmcp.log (its path is printed)
+#
+# Known to fail on llama-cpp-python's side (0.3.36): a tool whose parameter has a JSON Schema
+# `pattern` (the demo's order ids, the fixture's ticket ids) makes its grammar converter fail
+# ("unknown escape at \d") and the server crash (segmentation fault) when the model calls it;
+# streaming with tool_choice "auto" is refused ("Automatic streaming tool choice is not
+# supported"), which flowmcp answers by asking again unstreamed.
 set -euo pipefail
 
 flowmcp=${FLOWMCP_BIN:-target/debug/flowmcp}
