@@ -310,7 +310,24 @@ impl LlmClient for OpenAiClient {
     }
 
     fn describe(&self) -> String {
-        format!("{} at {}", self.settings.model, self.settings.base_url)
+        format!(
+            "{} at {}",
+            self.settings.model,
+            shown_url(&self.settings.base_url)
+        )
+    }
+}
+
+/// A URL as it may be shown: without user info or query (where some gateways take keys).
+fn shown_url(raw: &str) -> String {
+    match reqwest::Url::parse(raw) {
+        Ok(mut url) => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.set_query(None);
+            url.to_string().trim_end_matches('/').to_string()
+        }
+        Err(_) => "(an unreadable URL)".into(),
     }
 }
 
@@ -389,6 +406,18 @@ mod tests {
         assert_eq!(format!("{key:?}"), "ApiKey(***)");
         assert_eq!(key.scrub("bad key sk-secret given"), "bad key *** given");
         assert!(ApiKey::new("  ").is_none());
+    }
+
+    #[test]
+    fn urls_are_shown_without_credentials() {
+        assert_eq!(
+            shown_url("https://me:sk-1@gw.example.com/v1?api-key=sk-2"),
+            "https://gw.example.com/v1"
+        );
+        assert_eq!(
+            shown_url("http://127.0.0.1:11434/v1"),
+            "http://127.0.0.1:11434/v1"
+        );
     }
 
     #[test]
