@@ -5,8 +5,8 @@
 //! default: the release `flowmcp` next to this bench's build directory) unless noted:
 //!
 //! * **start** — start to ready on the embedded demo. A data dir is seeded once (the first
-//!   start creates the RocksDB database, the demo's data and the key pair: timed and reported
-//!   on its own), then `flowmcp serve --auth none --port 0 --data-dir D` is spawned N times
+//!   start creates the RocksDB database: timed and reported on its own; `--auth none` makes
+//!   no key pair), then `flowmcp serve --auth none --port 0 --data-dir D` is spawned N times
 //!   (`--starts`, default 20) and timed from just before the spawn to the `listening on
 //!   http://` line on its stderr; each is stopped with SIGTERM before the next. min, median
 //!   and p90.
