@@ -39,7 +39,8 @@ def read_medians(path):
         reader = csv.DictReader(f)
         missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            sys.exit(f"{path}: missing column(s) {', '.join(missing)}; expected {','.join(COLUMNS)}")
+            sys.exit(f"{path}: missing column(s) {', '.join(missing)}; "
+                     f"expected {','.join(COLUMNS)}")
         for line, row in enumerate(reader, start=2):
             try:
                 conns = int(row["conns"])
