@@ -58,3 +58,4 @@ bench:
 	$(CARGO) bench --bench token_verify
 	$(CARGO) bench --bench assistant_accuracy
 	$(CARGO) bench --bench assistant_latency
+	$(CARGO) bench --bench lifecycle
