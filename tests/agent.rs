@@ -297,6 +297,19 @@ async fn at_the_step_limit_the_model_answers_without_tools() {
             .unwrap_or("")
             .contains("all 3 steps")
     );
+    let conversation = flowmcp_conversation(&c).await;
+    let finals: Vec<bool> = conversation["turns"][0]["traces"]
+        .as_array()
+        .expect("traces")
+        .iter()
+        .filter(|t| t["command_name"] == "llm")
+        .map(|t| t["parameters"]["final"] == true)
+        .collect();
+    assert_eq!(
+        finals,
+        [false, false, false, true],
+        "the tool-free call is marked"
+    );
     // Both parallel calls of step 2 were answered.
     assert_eq!(seen[2].tool_results().len(), 3);
     assert!(seen[2].tool_results()[2].contains("product"));

@@ -285,19 +285,25 @@ impl App {
             // Asked again when the client answers: not a step yet.
             run.plan.steps -= 1;
         } else {
-            self.trace_model_call(run, &result, started);
+            self.trace_model_call(run, &result, started, false);
         }
         result
     }
 
+    /// One model call as a trace event: its step (`final` for the tool-free call for the
+    /// answer, which is not a step of the budget), its time and the tools it called.
     fn trace_model_call(
         &self,
         run: &mut Run<'_>,
         result: &Result<Completion, LlmError>,
         started: Instant,
+        final_call: bool,
     ) {
         let mut parameters = Map::new();
         parameters.insert("step".into(), json!(run.plan.steps));
+        if final_call {
+            parameters.insert("final".into(), json!(true));
+        }
         parameters.insert("ms".into(), json!(started.elapsed().as_millis() as u64));
         let (raw, text, success) = match result {
             Ok(completion) => {
@@ -354,7 +360,7 @@ impl App {
         if matches!(result, Err(LlmError::Deferred)) {
             return End::Deferred;
         }
-        self.trace_model_call(run, &result, started);
+        self.trace_model_call(run, &result, started, true);
         match result {
             Ok(c) if !c.content.trim().is_empty() => End::Finished(c.content.trim().to_string()),
             _ => {
