@@ -11,7 +11,8 @@
 //!   http://` line on its stderr; each is stopped with SIGTERM before the next. min, median
 //!   and p90.
 //! * **rss** — `VmRSS` from `/proc/PID/status` of a ready server on the seeded data dir after
-//!   `--idle-secs` (default 1) of idleness.
+//!   `--idle-secs` (default 1) of idleness, and how it splits: `RssAnon` (the process's own
+//!   memory) and `RssFile` (mapped pages of the binary and libraries, shared and file-backed).
 //! * **channels** — memory per idle channel, measured in process through the library, since
 //!   a server's RSS moves with too much else (connections, rmcp sessions, tokens) to isolate
 //!   ten thousand channels in it. The bench writes one `calculate` turn on each of
@@ -254,13 +255,18 @@ fn load_average() -> String {
 
 /// `VmRSS` of a process (`"self"` or a pid) in KiB.
 fn vm_rss_kib(pid: &str) -> anyhow::Result<u64> {
+    status_kib(pid, "VmRSS")
+}
+
+/// A `kB` field of `/proc/PID/status` (`VmRSS`, `RssAnon`, `RssFile`).
+fn status_kib(pid: &str, field: &str) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .with_context(|| format!("read /proc/{pid}/status"))?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| anyhow!("no VmRSS in /proc/{pid}/status"))
+        .ok_or_else(|| anyhow!("no {field} in /proc/{pid}/status"))
 }
 
 /// Nearest-rank percentile of sorted samples.
@@ -399,6 +405,10 @@ async fn start_and_rss(bin: &Path, args: &Args, lines: &mut Vec<Line>) -> anyhow
         tokio::time::sleep(Duration::from_secs_f64(args.idle_secs.clamp(0.0, 600.0))).await;
         let pid = started.child.id().context("the server exited while idle")?;
         let rss = vm_rss_kib(&pid.to_string())?;
+        // Of which: the binary's and libraries' mapped pages (shared, file-backed) and the
+        // process's own memory.
+        let anon = status_kib(&pid.to_string(), "RssAnon")?;
+        let file = status_kib(&pid.to_string(), "RssFile")?;
         // Proves it was serving, not stuck: one request after the reading.
         let health = reqwest::get(format!("http://{}/healthz", started.addr)).await?;
         if !health.status().is_success() {
@@ -409,6 +419,15 @@ async fn start_and_rss(bin: &Path, args: &Args, lines: &mut Vec<Line>) -> anyhow
             what: format!("idle RSS, seeded demo, after {} s idle", args.idle_secs),
             value: format!("{:.1} MB", rss as f64 / 1024.0),
             target: "≤ 30 MB",
+        });
+        lines.push(Line {
+            what: "… of which anonymous (RssAnon) / file-backed (RssFile)".into(),
+            value: format!(
+                "{:.1} / {:.1} MB",
+                anon as f64 / 1024.0,
+                file as f64 / 1024.0
+            ),
+            target: "",
         });
     }
     Ok(())
