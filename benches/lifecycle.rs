@@ -54,7 +54,6 @@ use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
-use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow, bail};
@@ -62,20 +61,16 @@ use flowmcp::app::App;
 use flowmcp::app::requests::PerformAction;
 use flowmcp::config::{Settings, WorkflowChoice};
 use flowmcp::domain::{Caller, ChannelId};
-use rmcp::{
-    ErrorData, ServerHandler, ServiceExt as _,
-    model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ListToolsResult,
-        PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
-    },
-    service::{RequestContext, RoleServer},
-};
+use rmcp::ServiceExt as _;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt as _, BufReader as AsyncBufReader};
 use tokio::process::{Child, Command};
 
+#[path = "support/noop.rs"]
+mod noop;
 #[path = "support/server.rs"]
 mod server;
+use noop::{NOOP_TOOL, NoopServer};
 use server::{READY_MARKER, READY_TIMEOUT, flowmcp_bin, parse_ready_line};
 
 /// As in the server binary (`src/main.rs`), so the in-process memory figures use its
@@ -86,7 +81,6 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Name of this bench target; a positional filter given to `cargo bench` must match it.
 const BENCH_NAME: &str = "lifecycle";
 const PROTOCOL: &str = "2025-11-25";
-const NOOP_TOOL: &str = "noop";
 const CALCULATE_ARGS: &str = r#"{"expression":"(17 + 25) * 3"}"#;
 /// How long a server may take to exit after SIGTERM before the bench kills it.
 const EXIT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -744,59 +738,15 @@ async fn shutdown(bin: &Path, idle: u32, in_flight: u32) -> anyhow::Result<Vec<L
 // stdio: round trips against a bare rmcp server.
 // ---------------------------------------------------------------------------------------------
 
-static NOOP: LazyLock<Tool> = LazyLock::new(|| {
-    // Accepts any object so it can take the same arguments as flowmcp's tool.
-    let schema = serde_json::Map::from_iter([("type".to_owned(), json!("object"))]);
-    Tool::new(
-        NOOP_TOOL,
-        "Does nothing; the ceiling for tools/call.",
-        schema,
-    )
-});
-
-/// One tool that returns at once: the cheapest `tools/call` an rmcp server can answer.
-#[derive(Clone)]
-struct NoopServer;
-
-impl ServerHandler for NoopServer {
-    fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-    }
-
-    async fn list_tools(
-        &self,
-        _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
-    ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(vec![NOOP.clone()]))
-    }
-
-    fn get_tool(&self, name: &str) -> Option<Tool> {
-        (name == NOOP_TOOL).then(|| NOOP.clone())
-    }
-
-    async fn call_tool(
-        &self,
-        request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResponse, ErrorData> {
-        if request.name != NOOP_TOOL {
-            return Err(ErrorData::invalid_params(
-                format!("unknown tool {}", request.name),
-                None,
-            ));
-        }
-        Ok(CallToolResult::success(vec![ContentBlock::text("ok")]).into())
-    }
-}
-
 /// The stdio ceiling: `NoopServer` on rmcp's stdio transport until stdin closes.
 fn serve_stdio_ceiling() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let service = NoopServer.serve(rmcp::transport::stdio()).await?;
+        let service = NoopServer::default()
+            .serve(rmcp::transport::stdio())
+            .await?;
         service.waiting().await?;
         anyhow::Ok(())
     })

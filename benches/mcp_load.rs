@@ -45,7 +45,7 @@ use std::{
     net::SocketAddr,
     path::Path,
     process::ExitCode,
-    sync::{Arc, LazyLock},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -54,28 +54,21 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::{Request, StatusCode, client::conn::http1, header::HeaderValue};
 use hyper_util::rt::TokioIo;
-use rmcp::{
-    ErrorData, ServerHandler,
-    model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ListToolsResult,
-        PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
-    },
-    service::{RequestContext, RoleServer},
-    transport::streamable_http_server::{
-        StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
-    },
+use rmcp::transport::streamable_http_server::{
+    StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
 };
 use serde::Deserialize;
 use tokio::{net::TcpStream, process::Command, task::JoinHandle};
 
+#[path = "support/noop.rs"]
+mod noop;
 #[path = "support/server.rs"]
 mod server;
+use noop::{Durable, NOOP_TOOL, NoopServer};
 use server::{ServerProc, flowmcp_bin, start_ceiling};
 
 /// Name of this bench target; a positional filter given to `cargo bench` must match it.
 const BENCH_NAME: &str = "mcp_load";
-/// The ceiling's only tool.
-const NOOP_TOOL: &str = "noop";
 const SESSION_PROTOCOL: &str = "2025-11-25";
 const STATELESS_PROTOCOL: &str = "2026-07-28";
 /// Arguments sent to every tool, the ceiling's included, so request sizes match.
@@ -282,95 +275,6 @@ fn connections(s: &str) -> Result<usize, String> {
 // ---------------------------------------------------------------------------------------------
 // The ceiling server (child process).
 // ---------------------------------------------------------------------------------------------
-
-static NOOP: LazyLock<Tool> = LazyLock::new(|| {
-    // Accepts any object so it can take the same arguments as the flowmcp tools.
-    let schema = serde_json::json!({ "type": "object" });
-    let serde_json::Value::Object(schema) = schema else {
-        unreachable!("literal object")
-    };
-    Tool::new(
-        NOOP_TOOL,
-        "Does nothing; the ceiling for tools/call.",
-        schema,
-    )
-});
-
-/// One tool that returns at once: the cheapest `tools/call` an rmcp server can answer; with
-/// a database, it first puts one record of [`DURABLE_RECORD_BYTES`] (the durable ceiling).
-#[derive(Clone)]
-struct NoopServer {
-    durable: Option<Arc<Durable>>,
-}
-
-/// The durable ceiling's store: RocksDB with default write options (WAL on, not fsynced),
-/// one new key per call.
-struct Durable {
-    db: rocksdb::DB,
-    next_key: std::sync::atomic::AtomicU64,
-    record: Vec<u8>,
-}
-
-/// About the size of a stored `get_order_details` turn.
-const DURABLE_RECORD_BYTES: usize = 2048;
-
-impl Durable {
-    fn open(dir: &Path) -> anyhow::Result<Self> {
-        let mut options = rocksdb::Options::default();
-        options.create_if_missing(true);
-        let db = rocksdb::DB::open(&options, dir)
-            .with_context(|| format!("open RocksDB in {}", dir.display()))?;
-        Ok(Self {
-            db,
-            next_key: std::sync::atomic::AtomicU64::new(0),
-            record: vec![b'x'; DURABLE_RECORD_BYTES],
-        })
-    }
-
-    fn put(&self) -> Result<(), rocksdb::Error> {
-        let key = self
-            .next_key
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.db.put(key.to_be_bytes(), &self.record)
-    }
-}
-
-impl ServerHandler for NoopServer {
-    fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-    }
-
-    async fn list_tools(
-        &self,
-        _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
-    ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(vec![NOOP.clone()]))
-    }
-
-    fn get_tool(&self, name: &str) -> Option<Tool> {
-        (name == NOOP_TOOL).then(|| NOOP.clone())
-    }
-
-    async fn call_tool(
-        &self,
-        request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResponse, ErrorData> {
-        if request.name != NOOP_TOOL {
-            return Err(ErrorData::invalid_params(
-                format!("unknown tool {}", request.name),
-                None,
-            ));
-        }
-        if let Some(durable) = &self.durable {
-            durable
-                .put()
-                .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
-        }
-        Ok(CallToolResult::success(vec![ContentBlock::text("ok")]).into())
-    }
-}
 
 fn serve_ceiling(durable_dir: Option<&Path>) -> anyhow::Result<()> {
     let durable = durable_dir.map(Durable::open).transpose()?.map(Arc::new);

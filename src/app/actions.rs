@@ -34,6 +34,25 @@ pub struct ActionOutcome {
     pub traces: Vec<TraceEvent>,
 }
 
+impl ActionOutcome {
+    /// The outcome of a stored turn, with its extra content blocks.
+    pub(crate) fn of(turn: Turn, content: Vec<ContentSpec>, context_changed: bool) -> Self {
+        let Turn {
+            command_output,
+            traces,
+            ..
+        } = turn;
+        Self {
+            text: command_output.text(),
+            success: command_output.success(),
+            output_json: command_output.into_json(),
+            content,
+            context_changed,
+            traces,
+        }
+    }
+}
+
 /// How a direct action that may ask for its parameters ended.
 #[derive(Debug, Clone)]
 pub enum ActionReply {
@@ -174,7 +193,6 @@ impl App {
         };
         let mut output = ran.output;
         output.context = context;
-        let (text, success) = (output.text(), output.success());
         let turn = Turn {
             turn_id: slot.turn_id,
             mode: TurnMode::Action,
@@ -191,19 +209,7 @@ impl App {
                 seconds: timeout.secs(),
             });
         }
-        let Turn {
-            command_output,
-            traces,
-            ..
-        } = turn;
-        Ok(ActionOutcome {
-            text,
-            success,
-            output_json: command_output.into_json(),
-            content: ran.content,
-            context_changed,
-            traces,
-        })
+        Ok(ActionOutcome::of(turn, ran.content, context_changed))
     }
 
     /// What [`Self::perform_action`] refuses before it touches anything: an unknown command

@@ -78,27 +78,9 @@ impl TraceSink {
         }
     }
 
-    /// Any other step (a model call, in agent mode).
-    pub(crate) fn note(
-        &mut self,
-        direction: Direction,
-        raw_command: &str,
-        command_name: &str,
-        parameters: &Map<String, Value>,
-        response_text: String,
-        success: bool,
-    ) {
-        self.push(
-            direction,
-            raw_command,
-            command_name,
-            parameters,
-            response_text,
-            success,
-        );
-    }
-
-    fn push(
+    /// Any step; [`Self::sent`] and [`Self::answered`] are the usual two (an agent's model
+    /// calls are pushed as they are).
+    pub(crate) fn push(
         &mut self,
         direction: Direction,
         raw_command: &str,

@@ -333,7 +333,6 @@ impl App {
             command_parameters,
         };
         let context_changed = state.context() != before.context();
-        let (reply_text, success) = (output.text(), output.success());
         let record = Turn {
             turn_id: slot.turn_id,
             mode: TurnMode::Agent,
@@ -351,19 +350,11 @@ impl App {
                 seconds: turn_timeout.as_secs(),
             });
         }
-        let Turn {
-            command_output,
-            traces,
-            ..
-        } = record;
-        Ok(AgentReply::Answered(ActionOutcome {
-            text: reply_text,
-            success,
-            output_json: command_output.into_json(),
-            content: Vec::new(),
+        Ok(AgentReply::Answered(ActionOutcome::of(
+            record,
+            Vec::new(),
             context_changed,
-            traces,
-        }))
+        )))
     }
 
     /// No model: the assistant router answers, and the answer says why.

@@ -326,7 +326,7 @@ impl App {
             }
             Err(e) => (String::new(), e.to_string(), false),
         };
-        run.trace.note(
+        run.trace.push(
             Direction::AgentToWorkflow,
             &raw,
             LLM_TRACE_NAME,

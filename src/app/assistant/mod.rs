@@ -141,7 +141,6 @@ impl App {
         }
         reply.output.context = turn.state.context().to_string();
         let context_changed = turn.state.context() != before.context();
-        let (reply_text, success) = (reply.output.text(), reply.output.success());
         let timed_out = reply.timed_out.then(|| reply.output.command_name.clone());
         let record = Turn {
             turn_id: slot.turn_id,
@@ -160,19 +159,11 @@ impl App {
                 seconds: timeout.secs(),
             });
         }
-        let Turn {
-            command_output,
-            traces,
-            ..
-        } = record;
-        Ok(AssistantReply::Answered(ActionOutcome {
-            text: reply_text,
-            success,
-            output_json: command_output.into_json(),
-            content: reply.content,
+        Ok(AssistantReply::Answered(ActionOutcome::of(
+            record,
+            reply.content,
             context_changed,
-            traces,
-        }))
+        )))
     }
 
     async fn respond(&self, turn: &mut TurnCtx<'_>) -> Reply {
