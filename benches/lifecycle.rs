@@ -28,13 +28,13 @@
 //!   that too, as a second line: one more `calculate` turn on every loaded channel, then
 //!   `VmRSS` again.
 //! * **shutdown** — `serve --auth secure` on the fixture workflow `tests/fixtures/slow` (a
-//!   command `wait` that sleeps in a Python `exec` program). `--idle` (default 1,000) channels
-//!   are created with REST `POST /initialize` (each mints its tokens) and brought into memory
-//!   with one `invoke_assistant "what can I do"` each (a turn, stored); then `--in-flight`
-//!   (default 16) other channels each start `perform_action wait {"seconds": 0.5}`; 250 ms
-//!   later the bench sends SIGTERM and times until the process exits, and reports which part
-//!   of that came after the last in-flight call ended (the drain itself waits for the calls,
-//!   whose Python programs start slowly on a busy machine). Afterwards `flowmcp
+//!   command `wait` whose `exec` program is a shell script calling `sleep`). `--idle` (default
+//!   1,000) channels are created with REST `POST /initialize` (each mints its tokens) and
+//!   brought into memory with one `invoke_assistant "what can I do"` each (a turn, stored);
+//!   then `--in-flight` (default 16) other channels each start `perform_action wait
+//!   {"seconds": 0.5}`; 250 ms later the bench sends SIGTERM and times until the process
+//!   exits, and reports which part of that came after the last in-flight call ended (the
+//!   drain waits for the calls: they end about 250 ms after the signal). Afterwards `flowmcp
 //!   export` reads the data dir: every call that got a 200 must have its `wait` turn stored.
 //! * **stdio** — `flowmcp stdio --data-dir D` against a bare rmcp server over stdio (this
 //!   bench re-executed with `--serve-stdio-ceiling`: one no-op tool on rmcp's stdio

@@ -26,6 +26,7 @@ macro_rules! contract_tests {
             list_is_newest_first_bounded_and_skips_only_a_blank_active_conversation,
             close_and_start_new_saves_the_topic_and_opens_the_next,
             concurrent_appends_and_close_lose_nothing,
+            concurrent_appends_of_one_turn_id_store_one,
             token_records_revocations_and_spent_refreshes,
             existence_stream_format_and_export,
         );
@@ -464,6 +465,43 @@ pub(crate) fn concurrent_appends_and_close_lose_nothing<S: ConversationStore>(s:
     let conv = s.conversation(&a, 1).expect("conv").expect("exists");
     assert_eq!(conv.topic, "Kept", "an append never overwrites the topic");
     assert!(conv.updated_at >= 1400);
+}
+
+pub(crate) fn concurrent_appends_of_one_turn_id_store_one<S: ConversationStore>(s: &S) {
+    let a = channel("a");
+    s.load_channel(&a).expect("load");
+    let results: Vec<Result<(), StoreError>> = std::thread::scope(|scope| {
+        let writers: Vec<_> = (0..8)
+            .map(|thread| {
+                let a = &a;
+                scope.spawn(move || append(s, a, 1, turn(7, &format!("writer {thread}"))))
+            })
+            .collect();
+        writers
+            .into_iter()
+            .map(|w| w.join().expect("writer"))
+            .collect()
+    });
+    let stored: Vec<usize> = (0..8).filter(|i| results[*i].is_ok()).collect();
+    assert_eq!(
+        stored.len(),
+        1,
+        "exactly one writer stores turn 7: {results:?}"
+    );
+    assert!(
+        results
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .all(|e| matches!(e, StoreError::DuplicateTurn { turn_id: 7, .. })),
+        "{results:?}"
+    );
+    let turns = s.turns(&a, 1).expect("turns");
+    assert_eq!(turns.len(), 1);
+    assert_eq!(
+        command_of(&turns[0]),
+        Some(format!("writer {}", stored[0]).as_str()),
+        "the stored turn is the winner's, never overwritten"
+    );
 }
 
 fn record(jti: &str, created_at: u64) -> TokenRecord {

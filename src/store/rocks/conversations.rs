@@ -9,6 +9,38 @@ use super::{CF_CHANNELS, CF_CONVERSATIONS, CF_TURNS, RocksStore, decode, encode,
 use crate::domain::{ChannelId, ConversationSummary, Feedback, Turn, now_ms};
 use crate::store::{ChannelState, PendingUpdate, StoreError, WriteWait};
 
+/// The name RocksDB records for [`latest_update`] (it refuses to reopen a family under
+/// another merge operator's name).
+pub(super) const LATEST_UPDATE: &str = "flowmcp.latest_update";
+
+/// The merge operator of the `conversations` family. Its operands are turn times (8 bytes,
+/// big-endian milliseconds); merged into a summary they move `updated_at` forward, never back
+/// (turns may finish out of order). Without a summary to merge into (RocksDB combining
+/// operands alone) the result is their latest time. An operand of another size is ignored;
+/// a summary that does not decode fails the merge, which RocksDB reports on the read.
+pub(super) fn latest_update(
+    _key: &[u8],
+    existing: Option<&[u8]>,
+    operands: &rocksdb::MergeOperands,
+) -> Option<Vec<u8>> {
+    let latest = operands
+        .iter()
+        .filter_map(|operand| <[u8; 8]>::try_from(operand).ok())
+        .map(u64::from_be_bytes)
+        .max();
+    let Some(existing) = existing else {
+        return latest.map(|time| time.to_be_bytes().to_vec());
+    };
+    let mut summary: ConversationSummary = serde_json::from_slice(existing).ok()?;
+    if let Some(time) = latest {
+        summary.updated_at = summary.updated_at.max(time);
+    }
+    serde_json::to_vec(&summary).ok()
+}
+
+/// How many conversation keys [`RocksStore::conversation_exists`] remembers (~50 bytes each).
+const SEEN_CONVERSATIONS: usize = 100_000;
+
 pub(super) fn empty_conversation(conversation_id: u64) -> ConversationSummary {
     let now = now_ms();
     ConversationSummary {
@@ -35,6 +67,12 @@ impl RocksStore {
     /// [`crate::store::ConversationStore::append_turn`]. With [`WriteWait::NoStall`] it is safe
     /// on an async worker: while RocksDB throttles writes it writes nothing and answers
     /// [`StoreError::WouldStall`].
+    ///
+    /// A direct action's turn reads and rewrites nothing of its channel: the conversation's
+    /// `updated_at` moves with a merge operand (see [`latest_update`]), so it takes only the
+    /// lock of its own turn key, and concurrent turns of one channel reach RocksDB together,
+    /// which writes them to the WAL as one group. Only a turn that changes the pending slot
+    /// takes the channel's lock, for the state it rewrites.
     pub(super) fn write_turn(
         &self,
         channel: &ChannelId,
@@ -45,19 +83,21 @@ impl RocksStore {
     ) -> Result<(), StoreError> {
         let turn_bytes = encode(turn)?;
         let turn_key = keys::turn(channel, conversation_id, turn.turn_id);
-        let _guard = self.lock(channel);
-        let mut summary = self
-            .summary_of(channel, conversation_id)?
-            .ok_or(StoreError::UnknownConversation(conversation_id))?;
-        if self.db.get(CF_TURNS, &turn_key)?.is_some() {
+        let summary_key = keys::conversation(channel, conversation_id);
+        // Always the channel's lock before a turn key's (the only order they are taken in).
+        let _channel = matches!(pending, PendingUpdate::Replace(_)).then(|| self.lock(channel));
+        // The duplicate check and the write are one step for this turn key.
+        let _turn = self.lock_turn(&turn_key);
+        // Conversations are never deleted: one seen here is still there when the batch lands.
+        if !self.conversation_exists(&summary_key)? {
+            return Err(StoreError::UnknownConversation(conversation_id));
+        }
+        if self.db.contains(CF_TURNS, &turn_key)? {
             return Err(StoreError::DuplicateTurn {
                 conversation_id,
                 turn_id: turn.turn_id,
             });
         }
-        // Never backwards: turns finishing out of order must not make it older.
-        summary.updated_at = summary.updated_at.max(turn.timestamp_ms);
-        let summary = encode(&summary)?;
         let state = match pending {
             PendingUpdate::Replace(pending) => {
                 let mut state = self.load_locked(channel)?;
@@ -76,13 +116,32 @@ impl RocksStore {
             if let Some(state) = &state {
                 batch.put(CF_CHANNELS, &keys::channel(channel), state);
             }
-            batch.put(
+            batch.merge(
                 CF_CONVERSATIONS,
-                &keys::conversation(channel, conversation_id),
-                &summary,
+                &summary_key,
+                &turn.timestamp_ms.to_be_bytes(),
             );
         })?;
         Ok(())
+    }
+
+    /// Whether the conversation under `key` exists. Conversations are never deleted, so a yes
+    /// is remembered (up to [`SEEN_CONVERSATIONS`] keys, then all forgotten at once): the
+    /// turn write never reads its summary, on which RocksDB would fold every merge operand
+    /// the conversation's turns have left since the last flush.
+    fn conversation_exists(&self, key: &[u8]) -> Result<bool, StoreError> {
+        if self.seen_conversations().contains(key) {
+            return Ok(true);
+        }
+        if !self.db.contains(CF_CONVERSATIONS, key)? {
+            return Ok(false);
+        }
+        let mut seen = self.seen_conversations_mut();
+        if seen.len() >= SEEN_CONVERSATIONS {
+            seen.clear();
+        }
+        seen.insert(key.to_vec());
+        Ok(true)
     }
 
     pub(super) fn next_turn_id_of(

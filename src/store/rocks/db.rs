@@ -16,6 +16,7 @@ use rocksdb::{
     WriteBatch, WriteOptions,
 };
 
+use super::conversations::{LATEST_UPDATE, latest_update};
 use crate::store::WriteWait;
 
 /// Why a data dir could not be opened or used.
@@ -75,13 +76,23 @@ const BLOCK_CACHE_BYTES: usize = 64 << 20;
 /// Table options of every column family: LZ4, and a bloom filter for the turn write's
 /// duplicate check, a point read that misses by design (without a filter each miss searches
 /// every level-0 file and one file per level, a cost that grows with the data dir).
-fn family_options(cache: &Cache) -> Options {
+fn family_options(name: &str, cache: &Cache) -> Options {
     let mut table = BlockBasedOptions::default();
     table.set_bloom_filter(10.0, false);
     table.set_block_cache(cache);
-    let mut opts = Options::default();
+    let mut opts = read_options_of(name);
     opts.set_block_based_table_factory(&table);
     opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+    opts
+}
+
+/// What every opening of a family needs to read it, a secondary's included: the conversation
+/// summaries' merge operator (a turn bumps its conversation's `updated_at` with a merge).
+fn read_options_of(name: &str) -> Options {
+    let mut opts = Options::default();
+    if name == super::CF_CONVERSATIONS {
+        opts.set_merge_operator(LATEST_UPDATE, latest_update, latest_update);
+    }
     opts
 }
 
@@ -96,7 +107,7 @@ impl Db {
             message: e.to_string(),
         })?;
         let cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
-        let mut opts = family_options(&cache);
+        let mut opts = family_options("default", &cache);
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
         // Keep what an older or newer build created, so opening never drops a family.
@@ -108,7 +119,7 @@ impl Db {
         }
         let descriptors = families
             .iter()
-            .map(|name| ColumnFamilyDescriptor::new(name, family_options(&cache)));
+            .map(|name| ColumnFamilyDescriptor::new(name, family_options(name, &cache)));
         let db = DB::open_cf_descriptors(&opts, dir, descriptors).map_err(|e| {
             let message = e.to_string();
             if message.contains("lock") || message.contains("Resource temporarily unavailable") {
@@ -147,7 +158,10 @@ impl Db {
         let scratch = ScratchDir::create().map_err(|e| {
             open_error(format!("cannot create a temporary folder for reading: {e}"))
         })?;
-        let db = DB::open_cf_as_secondary(&opts, dir, &scratch.0, &families)
+        let descriptors = families
+            .iter()
+            .map(|name| ColumnFamilyDescriptor::new(name, read_options_of(name)));
+        let db = DB::open_cf_descriptors_as_secondary(&opts, dir, &scratch.0, descriptors)
             .map_err(|e| open_error(e.to_string()))?;
         let handle = Self {
             inner: Arc::new(Inner {
@@ -186,6 +200,26 @@ impl Db {
     /// Read one key of a column family.
     pub fn get(&self, family: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, DbError> {
         Ok(self.inner.db.get_cf(self.family(family)?, key)?)
+    }
+
+    /// Flush a family's memtable and compact all of it (tests: see what compaction makes of it).
+    #[cfg(test)]
+    pub(crate) fn compact(&self, family: &'static str) -> Result<(), DbError> {
+        let cf = self.family(family)?;
+        self.inner.db.flush_cf(cf)?;
+        self.inner
+            .db
+            .compact_range_cf(cf, None::<&[u8]>, None::<&[u8]>);
+        Ok(())
+    }
+
+    /// True when the family has `key` (its value is not copied out).
+    pub fn contains(&self, family: &'static str, key: &[u8]) -> Result<bool, DbError> {
+        Ok(self
+            .inner
+            .db
+            .get_pinned_cf(self.family(family)?, key)?
+            .is_some())
     }
 
     /// Write one key of a column family (through the WAL).
@@ -495,6 +529,14 @@ impl Batch<'_> {
     pub fn put(&mut self, family: &'static str, key: &[u8], value: &[u8]) {
         match self.db.family(family) {
             Ok(cf) => self.batch.put_cf(cf, key, value),
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    /// A merge operand for `key`, combined by the family's merge operator.
+    pub fn merge(&mut self, family: &'static str, key: &[u8], operand: &[u8]) {
+        match self.db.family(family) {
+            Ok(cf) => self.batch.merge_cf(cf, key, operand),
             Err(e) => self.error = Some(e),
         }
     }

@@ -8,9 +8,10 @@
 //! - `tokens`: the [`crate::store::TokenStore`] (token records, revocations, spent refreshes);
 //! - [`export`]: JSONL export of every conversation, from a snapshot.
 //!
-//! Appending a turn writes one new key (plus the conversation's `updated_at`, in the same
-//! batch): a conversation is never rewritten as a whole. Listing and "last turn" are reverse
-//! scans bounded to one channel (or one conversation) and to the number of entries wanted.
+//! Appending a turn writes one new key (plus, in the same batch, a merge operand that moves
+//! the conversation's `updated_at`): a conversation is never rewritten as a whole. Listing
+//! and "last turn" are reverse scans bounded to one channel (or one conversation) and to the
+//! number of entries wanted.
 
 mod channels;
 mod conversations;
@@ -19,8 +20,9 @@ pub mod export;
 mod keys;
 mod tokens;
 
+use std::collections::HashSet;
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -50,6 +52,10 @@ const LOCK_STRIPES: usize = 64;
 pub struct RocksStore {
     db: Db,
     locks: Arc<[Mutex<()>]>,
+    /// One writer per turn key at a time (see `write_turn`), striped like `locks`.
+    turn_locks: Arc<[Mutex<()>]>,
+    /// Keys of conversations known to exist (see `conversation_exists`).
+    seen: Arc<RwLock<HashSet<Vec<u8>>>>,
     /// Serialises the token store's read-modify-write changes.
     token_lock: Arc<Mutex<()>>,
 }
@@ -60,6 +66,8 @@ impl RocksStore {
         Self {
             db,
             locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
+            turn_locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
+            seen: Arc::default(),
             token_lock: Arc::default(),
         }
     }
@@ -72,11 +80,25 @@ impl RocksStore {
     /// Serialize this channel's read-modify-write changes. The guarded data is `()`, so a
     /// poisoned lock (a panic elsewhere while holding it) left nothing half-changed in memory.
     fn lock(&self, channel: &ChannelId) -> MutexGuard<'_, ()> {
-        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(channel.as_str());
-        let stripe = usize::try_from(hash % LOCK_STRIPES as u64).unwrap_or(0);
-        self.locks[stripe]
-            .lock()
+        stripe(&self.locks, channel.as_str().as_bytes())
+    }
+
+    fn seen_conversations(&self) -> RwLockReadGuard<'_, HashSet<Vec<u8>>> {
+        self.seen
+            .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A set of keys is whole after any panic: a poisoned lock is as good as any.
+    fn seen_conversations_mut(&self) -> RwLockWriteGuard<'_, HashSet<Vec<u8>>> {
+        self.seen
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Serialize the writes of one turn key (a turn's duplicate check and its write).
+    fn lock_turn(&self, turn_key: &[u8]) -> MutexGuard<'_, ()> {
+        stripe(&self.turn_locks, turn_key)
     }
 
     /// One JSON record, decoded; `Corrupt` names the key when it does not decode.
@@ -90,6 +112,16 @@ impl RocksStore {
             .map(|bytes| decode(key, &bytes))
             .transpose()
     }
+}
+
+/// The lock of `locks` that `key` hashes to. The guarded data is `()`, so a poisoned lock is
+/// as good as any.
+fn stripe<'a>(locks: &'a [Mutex<()>], key: &[u8]) -> MutexGuard<'a, ()> {
+    let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(key);
+    let stripe = usize::try_from(hash % locks.len() as u64).unwrap_or(0);
+    locks[stripe]
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
@@ -243,6 +275,41 @@ mod tests {
     fn everything_survives_reopening_and_the_active_conversation_resumes() {
         let dir = tempfile::tempdir().expect("tempdir");
         crate::store::contract::survives_reopening(dir.path(), store);
+    }
+
+    #[test]
+    fn updated_at_merges_are_read_back_after_reopening_and_by_a_secondary() {
+        use crate::store::contract::{append, channel, turn};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let a = channel("a");
+        let created = {
+            let s = store(dir.path());
+            s.load_channel(&a).expect("load");
+            let created = s.conversation(&a, 1).expect("conv").expect("exists");
+            for (id, later_ms) in [(1, 5_000), (2, 9_000), (3, 7_000)] {
+                let mut t = turn(id, "x");
+                t.timestamp_ms = created.created_at + later_ms;
+                append(&s, &a, 1, t).expect("append");
+            }
+            created.created_at
+        };
+        let s = store(dir.path());
+        let summary = s.conversation(&a, 1).expect("conv").expect("exists");
+        assert_eq!(
+            summary.updated_at,
+            created + 9_000,
+            "the latest turn, not the last"
+        );
+        let secondary = RocksStore::new(Db::open_secondary(dir.path()).expect("secondary"));
+        let seen = secondary
+            .conversation(&a, 1)
+            .expect("conv")
+            .expect("exists");
+        assert_eq!(seen, summary);
+        // The merge operands fold into the summary when RocksDB compacts them.
+        s.db.compact(CF_CONVERSATIONS).expect("compact");
+        let compacted = s.conversation(&a, 1).expect("conv").expect("exists");
+        assert_eq!(compacted, summary);
     }
 
     #[test]
