@@ -104,8 +104,11 @@ fn open_app_with(settings: &Settings, max_turns: usize) -> anyhow::Result<App> {
     builder.open()
 }
 
-/// Run one CLI invocation to completion.
-pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+/// Run one CLI invocation to completion. `release_memory` hands the allocator's free pages
+/// back to the operating system (the binary chooses the allocator, so it knows how); the
+/// server calls it once it is ready, the start-up work done, and after sweeps that evicted
+/// idle channels.
+pub fn run(cli: Cli, release_memory: fn()) -> anyhow::Result<ExitCode> {
     logging::init();
     match &cli.command {
         CliCommand::Check { dir } => check(dir.clone().or(cli.global.workflow.clone())),
@@ -115,6 +118,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let settings = Settings::from_args(&cli.global)?;
             runtime()?.block_on(async {
                 let app = open_app(&settings)?;
+                release_memory();
                 mcp::stdio::serve(FlowServer::new(app.clone(), caller(&settings))).await?;
                 store_sync(&app).await
             })?;
@@ -123,7 +127,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         CliCommand::Serve(args) => {
             let settings = Settings::from_args(&cli.global)?;
             let serve = ServeSettings::from_args(args)?;
-            runtime()?.block_on(serve_http(settings, serve))?;
+            runtime()?.block_on(serve_http(settings, serve, release_memory))?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -219,7 +223,11 @@ fn gate(settings: &Settings, serve: &ServeSettings, app: &App) -> anyhow::Result
     Ok(Gate::Tokens(Arc::new(tokens)))
 }
 
-async fn serve_http(settings: Settings, serve: ServeSettings) -> anyhow::Result<()> {
+async fn serve_http(
+    settings: Settings,
+    serve: ServeSettings,
+    release_memory: fn(),
+) -> anyhow::Result<()> {
     let app = open_app_with(&settings, serve.max_concurrent_turns)?;
     let gate = gate(&settings, &serve, &app)?;
     let listener = TcpListener::bind(serve.addr)
@@ -231,8 +239,12 @@ async fn serve_http(settings: Settings, serve: ServeSettings) -> anyhow::Result<
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
     let shutdown = CancellationToken::new();
-    app.sessions()
-        .spawn_evictor(SESSION_SWEEP, SESSION_IDLE, shutdown.clone());
+    app.sessions().spawn_evictor(
+        SESSION_SWEEP,
+        SESSION_IDLE,
+        release_memory,
+        shutdown.clone(),
+    );
     if let Some(tokens) = gate.tokens() {
         spawn_last_used_flusher(tokens.clone(), shutdown.clone());
     }
@@ -249,6 +261,8 @@ async fn serve_http(settings: Settings, serve: ServeSettings) -> anyhow::Result<
         public_base,
         max_token_days: serve.max_token_days,
     });
+    // Start-up (seeding, the routing index, the workflow's files) leaves garbage behind.
+    release_memory();
     // The readiness line scripts wait for: keep its wording.
     eprintln!("listening on http://{addr}");
     tokio::spawn(stop_on_signal(shutdown.clone()));

@@ -179,11 +179,13 @@ impl Sessions {
         before - map.len()
     }
 
-    /// Evict idle sessions every `every` until `shutdown`.
+    /// Evict idle sessions every `every` until `shutdown`; after a sweep that evicted some,
+    /// `release_memory` hands what they held back to the operating system.
     pub fn spawn_evictor(
         &self,
         every: Duration,
         idle: Duration,
+        release_memory: fn(),
         shutdown: tokio_util::sync::CancellationToken,
     ) {
         let sessions = self.clone();
@@ -196,6 +198,7 @@ impl Sessions {
                         let evicted = sessions.evict_idle(idle);
                         if evicted > 0 {
                             tracing::debug!(evicted, "idle sessions left memory");
+                            release_memory();
                         }
                     }
                 }
