@@ -377,9 +377,14 @@ fn first_sentence(text: &str) -> &str {
 /// How an action reads in a transcript: `name {"param": value}`.
 pub(crate) fn raw_command(name: &str, params: &Map<String, Value>) -> String {
     if params.is_empty() {
-        name.to_string()
-    } else {
-        format!("{name} {}", Value::Object(params.clone()))
+        return name.to_string();
+    }
+    // Written straight from the map (the same text as `Value::Object`'s `Display`) rather
+    // than copying every parameter into a `Value` first. A map of JSON values always
+    // serializes; the fallback only keeps this infallible.
+    match serde_json::to_string(params) {
+        Ok(json) => format!("{name} {json}"),
+        Err(_) => name.to_string(),
     }
 }
 
@@ -404,6 +409,19 @@ fn closest_name<'a>(wanted: &str, names: impl Iterator<Item = &'a str>) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_command_reads_like_the_parameters_as_json() {
+        let params = serde_json::json!({"order_id": "#W1", "items": ["a\"b", 2], "n": null});
+        let Value::Object(params) = params else {
+            panic!("an object");
+        };
+        assert_eq!(
+            raw_command("modify", &params),
+            format!("modify {}", Value::Object(params.clone()))
+        );
+        assert_eq!(raw_command("list", &Map::new()), "list");
+    }
 
     #[test]
     fn suggests_near_names_only() {

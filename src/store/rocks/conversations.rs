@@ -82,8 +82,8 @@ impl RocksStore {
         wait: WriteWait,
     ) -> Result<(), StoreError> {
         let turn_bytes = encode(turn)?;
-        let turn_key = keys::turn(channel, conversation_id, turn.turn_id);
         let summary_key = keys::conversation(channel, conversation_id);
+        let turn_key = keys::turn_in(&summary_key, turn.turn_id);
         // Always the channel's lock before a turn key's (the only order they are taken in).
         let _channel = matches!(pending, PendingUpdate::Replace(_)).then(|| self.lock(channel));
         // The duplicate check and the write are one step for this turn key.

@@ -80,7 +80,7 @@ fn family_options(name: &str, cache: &Cache) -> Options {
     let mut table = BlockBasedOptions::default();
     table.set_bloom_filter(10.0, false);
     table.set_block_cache(cache);
-    let mut opts = read_options_of(name);
+    let mut opts = base_family_options(name);
     opts.set_block_based_table_factory(&table);
     opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
     opts
@@ -88,7 +88,7 @@ fn family_options(name: &str, cache: &Cache) -> Options {
 
 /// What every opening of a family needs to read it, a secondary's included: the conversation
 /// summaries' merge operator (a turn bumps its conversation's `updated_at` with a merge).
-fn read_options_of(name: &str) -> Options {
+fn base_family_options(name: &str) -> Options {
     let mut opts = Options::default();
     if name == super::CF_CONVERSATIONS {
         opts.set_merge_operator(LATEST_UPDATE, latest_update, latest_update);
@@ -160,7 +160,7 @@ impl Db {
         })?;
         let descriptors = families
             .iter()
-            .map(|name| ColumnFamilyDescriptor::new(name, read_options_of(name)));
+            .map(|name| ColumnFamilyDescriptor::new(name, base_family_options(name)));
         let db = DB::open_cf_descriptors_as_secondary(&opts, dir, &scratch.0, descriptors)
             .map_err(|e| open_error(e.to_string()))?;
         let handle = Self {

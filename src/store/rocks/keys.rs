@@ -35,7 +35,13 @@ pub(crate) fn conversation(channel: &ChannelId, conversation_id: u64) -> Vec<u8>
 }
 
 pub(crate) fn turn(channel: &ChannelId, conversation_id: u64, turn_id: u64) -> Vec<u8> {
-    let mut key = conversation(channel, conversation_id);
+    turn_in(&conversation(channel, conversation_id), turn_id)
+}
+
+/// The key of a turn of the conversation whose key is `conversation_key`.
+pub(crate) fn turn_in(conversation_key: &[u8], turn_id: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(conversation_key.len() + 8);
+    key.extend_from_slice(conversation_key);
     key.extend_from_slice(&turn_id.to_be_bytes());
     key
 }
